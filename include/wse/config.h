@@ -1,0 +1,169 @@
+/*
+ * wse/config.h - topology and job files (YAML), validated against schema
+ * tables.  This module is the only caller of libyaml.
+ *
+ * Every error names the user's input: "path:line:col: what is wrong" for a
+ * file, "--set key.path: what is wrong" for a command-line override.
+ * Unknown keys, wrong types, out-of-range or overflowing numbers, missing
+ * required keys, empty or binary files, nesting deeper than
+ * WSE_CONFIG_MAX_DEPTH and any YAML alias or anchor are errors (aliases
+ * are refused outright, which also defeats alias bombs).
+ */
+#ifndef WSE_CONFIG_H
+#define WSE_CONFIG_H
+
+#include <stdint.h>
+#include "wse/error.h"
+
+#define WSE_CONFIG_MAX_DEPTH 16       /* nesting levels in any file */
+#define WSE_CONFIG_MAX_BYTES (1 << 20) /* larger files are refused */
+#define WSE_NAME_MAX 64
+#define WSE_PATH_MAX 512
+#define WSE_MAX_PARAMS 32
+#define WSE_MAX_ARRAYS 16
+#define WSE_MAX_SETS 64
+
+/* ---------------------------------------------------------------- topology */
+
+/* The validated, immutable machine description.  Every cost and latency
+ * the engine uses comes from here. */
+typedef struct wse_topology {
+    char name[WSE_NAME_MAX];
+    char path[WSE_PATH_MAX];     /* file it was loaded from */
+    int width, height;           /* fabric dims in PEs */
+    int prog_x, prog_y;          /* largest program rectangle: origin */
+    int prog_width, prog_height; /*   and size (the default job region) */
+    uint32_t sram_bytes;         /* per PE */
+    uint32_t reserved_bytes;     /* per PE, taken from SRAM for stack/runtime */
+    int colors;                  /* routable colors, ids 0..colors-1 (<= 32) */
+    int queue_depth;             /* router input queue depth, wavelets (1..64) */
+    int hop_latency_cycles;      /* 1..16 */
+    int link_wavelets_per_cycle; /* must be 1 */
+    double clock_hz;
+    int task_switch_cycles;      /* charged for every task run */
+    int vector_startup_cycles;   /* fixed cost of every vector op */
+    int simd_fp32;               /* fp32 elements per cycle */
+    int simd_fp16;               /* fp16 elements per cycle */
+    int fabric_startup_cycles;   /* fixed cost to issue a fabric op */
+    double pj_per_flop;          /* energy model, picojoules */
+    double pj_per_hop;           /* one wavelet over one link */
+    double pj_per_sram_byte;     /* SRAM bytes read or written by vector ops */
+    double pj_per_idle_pe_cycle; /* static/leakage, per PE per cycle */
+} wse_topology;
+
+/*
+ * Load a topology from a YAML file.  Returns 0, or WSE_ECONFIG / WSE_EIO
+ * with err naming path:line:col.  *out is fully written only on success.
+ */
+int wse_topology_load(const char *path, wse_topology *out, wse_error *err);
+
+/*
+ * Resolve a --topology / job "topology:" value: a path (contains '/' or ends
+ * in .yaml) is used as given (relative to base_dir when base_dir is not
+ * NULL and the path is relative), a bare NAME means
+ * <topo_dir>/NAME.yaml.  Writes the path to buf.  Returns 0 or WSE_EINVAL
+ * if it does not fit.
+ */
+int wse_topology_resolve(const char *name_or_path, const char *base_dir,
+                         const char *topo_dir, char *buf, size_t n,
+                         wse_error *err);
+
+/* ---------------------------------------------------------------- job */
+
+enum wse_mode { WSE_MODE_EXACT = 0, WSE_MODE_RELAXED = 1 };
+
+/* A scalar value with the place it came from, kept raw until the program
+ * that interprets it is known (params are validated against its table). */
+typedef struct wse_raw_value {
+    char key[WSE_NAME_MAX];
+    char text[128];              /* the scalar as written */
+    char file[WSE_PATH_MAX];     /* job file or "--set" */
+    int line, column;            /* 1-based, 0 for --set */
+} wse_raw_value;
+
+enum wse_input_kind { WSE_INPUT_FILE = 0, WSE_INPUT_GENERATE = 1 };
+enum wse_generator {
+    WSE_GEN_RANDOM = 0,  /* uniform in [lo, hi), from seed and element index */
+    WSE_GEN_ZEROS = 1,
+    WSE_GEN_ONES = 2,
+    WSE_GEN_INDEX = 3,   /* value = global element index (as the dtype) */
+    WSE_GEN_SPIKE = 4    /* zero except value hi at the centre element */
+};
+
+typedef struct wse_input {
+    char name[WSE_NAME_MAX];     /* array name the program declares */
+    int kind;                    /* enum wse_input_kind */
+    char path[WSE_PATH_MAX];     /* resolved relative to the job file */
+    int generator;               /* enum wse_generator */
+    uint64_t seed;
+    double lo, hi;               /* default 0, 1 */
+    char file[WSE_PATH_MAX];     /* where it was written, for errors */
+    int line, column;
+} wse_input;
+
+typedef struct wse_job {
+    char path[WSE_PATH_MAX];     /* job file as given */
+    char dir[WSE_PATH_MAX];      /* its directory, for relative paths */
+    char topology[WSE_PATH_MAX]; /* as written: a name or a path */
+    char program[WSE_NAME_MAX];
+    int region_set;              /* 0: use the topology's program rectangle */
+    int region_x, region_y, region_width, region_height;
+    wse_raw_value region_mark;   /* where "region" was written, for errors */
+    int n_params;
+    wse_raw_value params[WSE_MAX_PARAMS];
+    int n_inputs;
+    wse_input inputs[WSE_MAX_ARRAYS];
+    int n_outputs;
+    char outputs[WSE_MAX_ARRAYS][WSE_NAME_MAX];
+    int mode;                    /* enum wse_mode, default exact */
+    int64_t window_cycles;       /* relaxed mode window; 0 = lookahead */
+    int verify;                  /* bool, default 0 */
+    int64_t max_cycles;          /* safety limit, default 1e12 */
+} wse_job;
+
+/*
+ * Load a job file and apply n_sets overrides "key.path=value" (in order,
+ * after the file; a later one wins).  An override may name any job key,
+ * including params.NAME (which may be new) and region.width etc.; an
+ * unknown key is an error "--set key: unknown key ...".  Returns 0, or
+ * WSE_ECONFIG / WSE_EIO with err filled.
+ */
+int wse_job_load(const char *path, const char *const *sets, int n_sets,
+                 wse_job *out, wse_error *err);
+
+/*
+ * Fill the job's region defaults from the topology (no region: the
+ * program rectangle; region without x/y: the program rectangle's origin)
+ * and check that it fits the fabric.  A region that does not fit is
+ * WSE_ECONFIG naming where region was written and both rectangles.
+ */
+int wse_job_check_region(wse_job *job, const wse_topology *topo,
+                         wse_error *err);
+
+/* ---------------------------------------------------------------- params */
+
+enum wse_param_type { WSE_PARAM_INT = 0, WSE_PARAM_FLOAT = 1,
+                      WSE_PARAM_BOOL = 2 };
+
+/* One entry of a program's parameter table. */
+typedef struct wse_param_spec {
+    const char *name;
+    int type;                    /* enum wse_param_type */
+    double def;                  /* default value */
+    double min, max;             /* inclusive bounds */
+    size_t offset;               /* field offset in the program's params
+                                  * struct: int64_t for INT and BOOL, double
+                                  * for FLOAT */
+    const char *help;            /* one line for docs and --help */
+} wse_param_spec;
+
+/*
+ * Fill the params struct at out (defaults first, then job values) from
+ * the job's raw params, checked against spec[0..n_spec).  An unknown name,
+ * a wrong type or an out-of-range value is WSE_ECONFIG naming the place
+ * the value was written.
+ */
+int wse_params_bind(const wse_job *job, const wse_param_spec *spec,
+                    int n_spec, void *out, wse_error *err);
+
+#endif

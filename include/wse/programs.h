@@ -1,0 +1,21 @@
+/*
+ * wse/programs.h - the built-in workloads.
+ *
+ * Each workload is one file in src/programs/ written against wse/pe.h alone,
+ * exporting one const wse_program.  To add one, write the file, declare it
+ * here, list it in registry.c and in CMakeLists.txt.
+ */
+#ifndef WSE_PROGRAMS_H
+#define WSE_PROGRAMS_H
+
+#include "wse/pe.h"
+
+extern const wse_program wse_program_heat2d;
+
+/* The program named `name`, or NULL. */
+const wse_program *wse_program_find(const char *name);
+
+/* The i-th built-in program, or NULL past the end (for listings). */
+const wse_program *wse_program_at(int i);
+
+#endif

@@ -1,0 +1,1080 @@
+/*
+ * src/engine.c - the exact cycle engine: routers, queues, credits, the
+ * compute engine's task scheduler and fabric operations, and time.
+ *
+ * Design.
+ *  - Only configured (PE, color, input port) queues exist (wse_queue, 32 B
+ *    plus queue_depth words).  Routes are resolved to target queue ids once,
+ *    after setup; the hot path never looks a route up.
+ *  - Two-phase semantics without double buffering: every decision at cycle
+ *    t uses the state at the start of t.  A queue remembers the cycles of
+ *    its last pushes and pops (32-cycle bit histories).  A push at cycle s
+ *    becomes visible to the consumer at s + L (L = hop latency); a pop at s
+ *    returns its credit to the producer at s + L.  So a consumer never sees
+ *    a same-cycle push, and a producer counts a same-cycle pop as a credit
+ *    still in flight: the result does not depend on the order PEs are
+ *    visited in, which is what lets shards and threads run independently
+ *    within a lookahead window of L cycles.
+ *  - Idle PEs cost nothing: a PE is visited at cycle t only if something
+ *    woke it for t (a wavelet arriving, a credit returning, its CE becoming
+ *    free, an operation starting).  Wakes for t+1 go into a two-level bitmap,
+ *    later ones into a binary heap; when both are empty for a cycle, time
+ *    jumps to the heap's minimum.
+ *  - Fixed tie-breaking: within a PE, queues in (color, port) order claim
+ *    output ports first; fabric operations move in issue order; the lowest
+ *    ready task id runs.  Nothing depends on host timing or thread ids.
+ *
+ * Drawbacks.  A PE whose queue is stalled by a port conflict (not by
+ * credits) is revisited every cycle; with L > 1 a PE holding in-flight
+ * wavelets is also revisited before they arrive.  Both only cost time.
+ */
+#define _DEFAULT_SOURCE 1   /* madvise, MADV_HUGEPAGE */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include "engine_int.h"
+
+#define CHUNK_BYTES (64u << 20)
+#define HUGE_PAGE (2u << 20)
+
+/* Zeroed memory for the big per-shard arrays: 2 MiB aligned and marked
+ * for transparent huge pages, which cuts page faults 512-fold when a full
+ * wafer is set up (first touch dominated setup on VMs).  Free with free(). */
+void *wse__alloc_big(uint64_t bytes)
+{
+    if (bytes < HUGE_PAGE)
+        return calloc(1, bytes ? bytes : 1);
+    uint64_t len = (bytes + HUGE_PAGE - 1) & ~(uint64_t)(HUGE_PAGE - 1);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, len) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, len, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, len);
+    return p;
+}
+
+/* ------------------------------------------------------------ small helpers */
+
+static inline unsigned popc32(uint32_t v) { return (unsigned)__builtin_popcount(v); }
+
+/* Events of a history in the last L cycles (bit 0 = this cycle).  L = 1,
+ * the common case, needs no popcount. */
+static inline unsigned in_window(const wse_engine *e, uint32_t hist)
+{
+    if (e->latency == 1)
+        return hist & 1u;
+    return popc32(hist & (uint32_t)((1ull << e->latency) - 1));
+}
+
+/* Bring a queue's histories to cycle t (bit 0 = cycle t).  The stamp
+ * keeps 32 bits of the cycle: the run loop clears every history before
+ * time can advance 2^31 cycles past a stamp (see sweep_histories), so the
+ * 32-bit difference is always the true one for a non-empty history. */
+static inline void q_sync(wse_queue *q, uint64_t t)
+{
+    uint32_t d = (uint32_t)t - q->stamp;
+    if (d == 0)
+        return;
+    if (d >= 32) {
+        q->push_hist = 0;
+        q->pop_hist = 0;
+    } else {
+        q->push_hist <<= d;
+        q->pop_hist <<= d;
+    }
+    q->stamp = (uint32_t)t;
+}
+
+static inline unsigned q_count(const wse_queue *q)
+{
+    return (uint8_t)(q->tail - q->head);
+}
+
+/* Wavelets the consumer may take at cycle t (pushed at t - L or earlier). */
+static inline unsigned q_visible(const wse_engine *e, const wse_queue *q)
+{
+    return q_count(q) - in_window(e, q->push_hist);
+}
+
+/* Whether the producer holds a credit at cycle t. */
+static inline int q_credit(const wse_engine *e, const wse_queue *q)
+{
+    return q_count(q) + in_window(e, q->pop_hist) < (unsigned)e->depth;
+}
+
+static inline void q_push(wse_engine *e, uint32_t qi, uint32_t word)
+{
+    wse_queue *q = &e->q[qi];
+    e->slots[(uint64_t)qi * e->depth + q->tail % e->depth] = word;
+    q->tail++;
+    q->push_hist |= 1u;
+}
+
+static inline uint32_t q_pop(wse_engine *e, uint32_t qi)
+{
+    wse_queue *q = &e->q[qi];
+    uint32_t w = e->slots[(uint64_t)qi * e->depth + q->head % e->depth];
+    q->head++;
+    q->pop_hist |= 1u;
+    return w;
+}
+
+static const int dx[4] = { 0, 1, 0, -1 };   /* N E S W */
+static const int dy[4] = { -1, 0, 1, 0 };
+static const char *const port_name[6] = { "N", "E", "S", "W", "RAMP", "router" };
+
+/* Local index of the neighbour of pe through port d, or WSE_NONE. */
+static uint32_t neighbour(const wse_engine *e, uint32_t pe, int d)
+{
+    int x = (int)(pe % (uint32_t)e->region.width) + dx[d];
+    int y = (int)(pe / (uint32_t)e->region.width) + dy[d];
+    if (x < 0 || y < 0 || x >= e->region.width || y >= e->region.height)
+        return WSE_NONE;
+    return (uint32_t)y * (uint32_t)e->region.width + (uint32_t)x;
+}
+
+/* The PE that pushes into queue q of PE pe (whose credits q's pops return). */
+static uint32_t upstream(const wse_engine *e, uint32_t pe, const wse_queue *q)
+{
+    return q->port < 4 ? neighbour(e, pe, q->port) : pe;
+}
+
+/* The PE owning the target of output `port` of PE pe. */
+static uint32_t downstream(const wse_engine *e, uint32_t pe, int port)
+{
+    return port < 4 ? neighbour(e, pe, port) : pe;
+}
+
+static int pe_xy(const wse_engine *e, uint32_t pe, int *y)
+{
+    *y = (int)(pe / (uint32_t)e->region.width);
+    return (int)(pe % (uint32_t)e->region.width);
+}
+
+int wse__engine_fail(wse_engine *e, uint32_t pe, int code, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!e->failed) {
+        int y, x = pe_xy(e, pe, &y);
+        wse_error_set(e->err, code, NULL, 0, 0, "PE (%d,%d) at cycle %llu: %s",
+                      x, y, (unsigned long long)e->now, msg);
+    }
+    e->failed = 1;
+    return code;
+}
+
+/* ------------------------------------------------------------ bitset & heap */
+
+static int bitset_init(wse_bitset *b, uint32_t n)
+{
+    b->nw = (n + 63) / 64;
+    b->nsum = (b->nw + 63) / 64;
+    b->w = calloc(b->nw ? b->nw : 1, sizeof *b->w);
+    b->sum = calloc(b->nsum ? b->nsum : 1, sizeof *b->sum);
+    b->count = 0;
+    return (b->w && b->sum) ? 0 : WSE_ENOMEM;
+}
+
+static void bitset_free(wse_bitset *b)
+{
+    free(b->w);
+    free(b->sum);
+}
+
+static inline void bitset_set(wse_bitset *b, uint32_t i)
+{
+    uint64_t m = 1ull << (i & 63);
+    uint64_t *w = &b->w[i >> 6];
+    if (!(*w & m)) {
+        *w |= m;
+        b->sum[i >> 12] |= 1ull << ((i >> 6) & 63);
+        b->count++;
+    }
+}
+
+static int heap_push(wse_engine *e, uint64_t cycle, uint32_t pe)
+{
+    if (e->nheap == e->heap_cap) {
+        uint64_t cap = e->heap_cap ? e->heap_cap * 2 : 1024;
+        wse_timer *h = realloc(e->heap, cap * sizeof *h);
+        if (!h)
+            return wse__engine_fail(e, pe, WSE_ENOMEM, "out of memory for timers");
+        e->heap = h;
+        e->heap_cap = cap;
+    }
+    uint64_t i = e->nheap++;
+    while (i > 0) {
+        uint64_t p = (i - 1) / 2;
+        if (e->heap[p].cycle <= cycle)
+            break;
+        e->heap[i] = e->heap[p];
+        i = p;
+    }
+    e->heap[i].cycle = cycle;
+    e->heap[i].pe = pe;
+    return 0;
+}
+
+static wse_timer heap_pop(wse_engine *e)
+{
+    wse_timer top = e->heap[0];
+    wse_timer last = e->heap[--e->nheap];
+    uint64_t i = 0, n = e->nheap;
+    for (;;) {
+        uint64_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && e->heap[c + 1].cycle < e->heap[c].cycle)
+            c++;
+        if (e->heap[c].cycle >= last.cycle)
+            break;
+        e->heap[i] = e->heap[c];
+        i = c;
+    }
+    if (n)
+        e->heap[i] = last;
+    return top;
+}
+
+/* Visit pe at `cycle` (> now while running; any cycle during setup). */
+void wse__engine_wake(wse_engine *e, uint32_t pe, uint64_t cycle)
+{
+    if (pe == WSE_NONE)
+        return;
+    if (!e->running) {                  /* setup: everything starts at 0 */
+        bitset_set(&e->ring[0], pe);
+        return;
+    }
+    if (cycle <= e->now)
+        cycle = e->now + 1;
+    if (cycle - e->now < WSE_RING)
+        bitset_set(&e->ring[cycle % WSE_RING], pe);
+    else
+        heap_push(e, cycle, pe);
+}
+
+/* ------------------------------------------------------------ SRAM arena */
+
+uint8_t *wse__engine_sram(const wse_engine *e, uint32_t pe)
+{
+    return e->chunks[e->pe[pe].sram_chunk] + e->pe[pe].sram_off;
+}
+
+/* Give PE pe a contiguous block of up to sram_bytes in the arena. */
+static int arena_place(wse_engine *e, uint32_t pe)
+{
+    uint64_t need = e->topo.sram_bytes;
+    if (e->nchunks == 0 || e->chunk_used + need > e->chunk_bytes) {
+        if (e->nchunks == e->chunk_cap) {
+            uint32_t cap = e->chunk_cap ? e->chunk_cap * 2 : 16;
+            uint8_t **c = realloc(e->chunks, cap * sizeof *c);
+            if (!c)
+                return WSE_ENOMEM;
+            e->chunks = c;
+            e->chunk_cap = cap;
+        }
+        uint8_t *m = wse__alloc_big(e->chunk_bytes);
+        if (!m)
+            return WSE_ENOMEM;
+        e->chunks[e->nchunks++] = m;
+        e->chunk_used = 0;
+    }
+    e->pe[pe].sram_chunk = e->nchunks - 1;
+    e->pe[pe].sram_off = (uint32_t)e->chunk_used;
+    e->pe[pe].sram_used = 0;
+    return 0;
+}
+
+void *wse__engine_scratch(wse_engine *e, size_t bytes)
+{
+    if (e->nscratch == e->scratch_cap) {
+        uint32_t cap = e->scratch_cap ? e->scratch_cap * 2 : 8;
+        void **s = realloc(e->scratch, cap * sizeof *s);
+        if (!s)
+            return NULL;
+        e->scratch = s;
+        e->scratch_cap = cap;
+    }
+    void *m = calloc(1, bytes ? bytes : 1);
+    if (m)
+        e->scratch[e->nscratch++] = m;
+    return m;
+}
+
+/* Close PE pe's block: the arena continues after what it used. */
+static void arena_close(wse_engine *e, uint32_t pe)
+{
+    for (uint32_t i = 0; i < e->nscratch; i++)
+        free(e->scratch[i]);
+    e->nscratch = 0;
+    uint64_t used = e->pe[pe].sram_used;
+    if (used > e->topo.sram_bytes)
+        used = e->topo.sram_bytes;
+    e->chunk_used += (used + 15) & ~15ull;
+}
+
+/* ------------------------------------------------------------ routes */
+
+int wse__engine_route_add(wse_engine *e, uint32_t pe, int color, unsigned rx,
+                          unsigned tx)
+{
+    if (e->nroutes == e->routes_cap) {
+        uint64_t cap = e->routes_cap ? e->routes_cap * 2 : 4096;
+        wse_route *r = realloc(e->routes, cap * sizeof *r);
+        if (!r)
+            return wse__engine_fail(e, pe, WSE_ENOMEM, "out of memory for routes");
+        e->routes = r;
+        e->routes_cap = cap;
+    }
+    wse_route *r = &e->routes[e->nroutes++];
+    r->pe = pe;
+    r->color = (uint8_t)color;
+    r->rx = (uint8_t)rx;
+    r->tx = (uint8_t)tx;
+    r->pad = 0;
+    return 0;
+}
+
+/* Setup visits PEs in order, so routes arrive grouped by PE: sorting each
+ * PE's few routes by color is all that is left. */
+static void sort_routes(wse_route *r, uint64_t n)
+{
+    for (uint64_t i = 1; i < n; i++) {
+        wse_route v = r[i];
+        uint64_t j = i;
+        while (j > 0 && r[j - 1].pe == v.pe && r[j - 1].color > v.color) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = v;
+    }
+}
+
+/* Queues a route creates: one per rx port, plus a CE queue when tx has
+ * RAMP among other ports. */
+static uint32_t route_nqueues(const wse_route *r)
+{
+    uint32_t n = popc32(r->rx);
+    if ((r->tx & WSE_RAMP) && r->tx != WSE_RAMP)
+        n++;
+    return n;
+}
+
+static uint32_t find_queue(const wse_engine *e, uint32_t pe, int color, int port)
+{
+    const wse_pestate *p = &e->pe[pe];
+    for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++)
+        if (e->q[i].color == color && e->q[i].port == port)
+            return i;
+    return WSE_NONE;
+}
+
+uint32_t wse__engine_ramp_queue(const wse_engine *e, uint32_t pe, int color)
+{
+    return find_queue(e, pe, color, WSE_PORT_RAMP);
+}
+
+static uint32_t resolve_target(const wse_engine *e, uint32_t pe, int color, int port)
+{
+    if (port == WSE_PORT_RAMP)
+        return find_queue(e, pe, color, WSE_PORT_ROUTER);
+    uint32_t n = neighbour(e, pe, port);
+    if (n == WSE_NONE)
+        return WSE_NONE;
+    return find_queue(e, n, color, (port + 2) % 4);
+}
+
+static void make_queues(wse_engine *e, const wse_route *r, uint32_t *qi)
+{
+    int ce_only = r->tx == WSE_RAMP;
+    for (int port = 0; port < WSE_NPORTS; port++) {
+        if (!(r->rx & (1u << port)))
+            continue;
+        wse_queue *q = &e->q[(*qi)++];
+        memset(q, 0, sizeof *q);
+        q->color = r->color;
+        q->port = (uint8_t)port;
+        q->kind = ce_only ? Q_CE : Q_ROUTER;
+        q->txports = ce_only ? 0 : r->tx;
+        q->tx = WSE_NONE;
+    }
+    if (!ce_only && (r->tx & WSE_RAMP)) {
+        wse_queue *q = &e->q[(*qi)++];
+        memset(q, 0, sizeof *q);
+        q->color = r->color;
+        q->port = WSE_PORT_ROUTER;
+        q->kind = Q_CE;
+        q->tx = WSE_NONE;
+    }
+}
+
+static int resolve_routes(wse_engine *e)
+{
+    sort_routes(e->routes, e->nroutes);
+    uint64_t nq = 0, nm = 0;
+    for (uint64_t i = 0; i < e->nroutes; i++) {
+        const wse_route *r = &e->routes[i];
+        if (i > 0 && r->pe == e->routes[i - 1].pe && r->color == e->routes[i - 1].color)
+            return wse__engine_fail(e, r->pe, WSE_EPROGRAM,
+                                    "color %d is routed twice", r->color);
+        nq += route_nqueues(r);
+        if (popc32(r->tx) > 1 && r->tx != WSE_RAMP)
+            nm += popc32(r->tx);
+    }
+    if (nq >= WSE_NONE || nm >= WSE_NONE)
+        return wse__engine_fail(e, 0, WSE_ENOMEM, "too many queues in one shard");
+    e->nq = (uint32_t)nq;
+    e->q = wse__alloc_big((nq ? nq : 1) * sizeof *e->q);
+    e->slots = wse__alloc_big((nq ? nq * (uint64_t)e->depth : 1) * sizeof *e->slots);
+    e->mcast = wse__alloc_big((nm ? nm : 1) * sizeof *e->mcast);
+    if (!e->q || !e->slots || !e->mcast)
+        return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory for %llu queues",
+                                (unsigned long long)nq);
+    uint32_t qi = 0;
+    uint64_t i = 0;
+    for (uint32_t pe = 0; pe < e->npe; pe++) {
+        e->pe[pe].q_first = qi;
+        for (; i < e->nroutes && e->routes[i].pe == pe; i++)
+            make_queues(e, &e->routes[i], &qi);
+        e->pe[pe].nq = (uint16_t)(qi - e->pe[pe].q_first);
+    }
+    for (uint32_t pe = 0; pe < e->npe; pe++)
+        for (uint32_t k = e->pe[pe].q_first; k < e->pe[pe].q_first + e->pe[pe].nq; k++) {
+            wse_queue *q = &e->q[k];
+            if (q->kind != Q_ROUTER)
+                continue;
+            if (popc32(q->txports) == 1) {
+                q->tx = resolve_target(e, pe, q->color, __builtin_ctz(q->txports));
+                continue;
+            }
+            q->tx = e->nmcast;
+            for (int port = 0; port < WSE_NPORTS; port++)
+                if (q->txports & (1u << port))
+                    e->mcast[e->nmcast++] = resolve_target(e, pe, q->color, port);
+        }
+    free(e->routes);
+    e->routes = NULL;
+    e->nroutes = e->routes_cap = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ ops pool */
+
+static uint32_t opblock_new(wse_engine *e)
+{
+    if (e->nopb == e->opb_cap) {
+        uint32_t cap = e->opb_cap ? e->opb_cap + e->opb_cap / 2 : 1024;
+        wse_opblock *b = realloc(e->opb, (uint64_t)cap * sizeof *b);
+        if (!b)
+            return WSE_NONE;
+        e->opb = b;
+        e->opb_cap = cap;
+    }
+    e->opb[e->nopb].next = WSE_NONE;
+    return e->nopb++;
+}
+
+/* Slot i of PE pe's ops (i < nops, or i == nops when its block exists). */
+static inline wse_op *op_at(wse_engine *e, const wse_pestate *p, unsigned i)
+{
+    uint32_t b = p->op_block;
+    for (; i >= WSE_OPS_PER_BLOCK; i -= WSE_OPS_PER_BLOCK)
+        b = e->opb[b].next;
+    return &e->opb[b].op[i];
+}
+
+wse_op *wse__engine_op_push(wse_engine *e, uint32_t pe)
+{
+    wse_pestate *p = &e->pe[pe];
+    if (p->nops == UINT8_MAX)
+        return NULL;
+    if (p->op_block == WSE_NONE && (p->op_block = opblock_new(e)) == WSE_NONE)
+        return NULL;
+    uint32_t b = p->op_block;
+    for (unsigned i = p->nops; i >= WSE_OPS_PER_BLOCK; i -= WSE_OPS_PER_BLOCK) {
+        if (e->opb[b].next == WSE_NONE) {
+            uint32_t nb = opblock_new(e);      /* may move e->opb */
+            if (nb == WSE_NONE)
+                return NULL;
+            e->opb[b].next = nb;
+        }
+        b = e->opb[b].next;
+    }
+    return &e->opb[b].op[p->nops++ % WSE_OPS_PER_BLOCK];
+}
+
+/* Remove op i, keeping the others in issue order. */
+static void op_remove(wse_engine *e, wse_pestate *p, unsigned i)
+{
+    for (unsigned j = i; j + 1 < p->nops; j++)
+        *op_at(e, p, j) = *op_at(e, p, j + 1);
+    p->nops--;
+}
+
+/* ------------------------------------------------------------ create */
+
+static int setup_pe(wse_engine *e, uint32_t idx)
+{
+    if (arena_place(e, idx) != 0)
+        return wse__engine_fail(e, idx, WSE_ENOMEM, "out of memory for SRAM");
+    struct wse_pe h = { .e = e, .idx = idx, .now = 0, .charged = 0, .in_setup = 1 };
+    void *state = pe_alloc(&h, e->prog->state_size);
+    int rc = e->failed ? WSE_EPROGRAM : e->prog->setup(&h, state);
+    if (rc != 0 && !e->failed)
+        wse__engine_fail(e, idx, rc, "setup of program '%s' failed: %s",
+                         e->prog->name, wse_strerror(rc));
+    uint64_t total = (uint64_t)e->pe[idx].sram_used + e->topo.reserved_bytes;
+    if (!e->failed && total > e->topo.sram_bytes) {
+        int y, x = pe_xy(e, idx, &y);
+        wse_error_set(e->err, WSE_ESRAM, NULL, 0, 0,
+                      "PE (%d,%d): program '%s' needs %llu bytes of SRAM (%llu allocated + %u reserved) but a PE has %u",
+                      x, y, e->prog->name, (unsigned long long)total,
+                      (unsigned long long)e->pe[idx].sram_used, e->topo.reserved_bytes,
+                      e->topo.sram_bytes);
+        e->failed = 1;
+    }
+    arena_close(e, idx);
+    return e->failed ? e->err->code : 0;
+}
+
+int wse_engine_create(const wse_topology *topo, const wse_program *prog,
+                      const void *params, wse_rect r, wse_engine **out,
+                      wse_error *err)
+{
+    *out = NULL;
+    if (r.width <= 0 || r.height <= 0 || (uint64_t)r.width * (uint64_t)r.height >= WSE_NONE)
+        return wse_error_set(err, WSE_EINVAL, NULL, 0, 0, "bad region %dx%d", r.width, r.height);
+    wse_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory");
+    wse_error local;
+    wse_error_clear(&local);
+    e->err = err ? err : &local;
+    e->topo = *topo;
+    e->prog = prog;
+    e->region = r;
+    e->npe = (uint32_t)r.width * (uint32_t)r.height;
+    e->depth = topo->queue_depth;
+    e->latency = topo->hop_latency_cycles;
+    e->chunk_bytes = topo->sram_bytes > CHUNK_BYTES ? topo->sram_bytes : CHUNK_BYTES;
+    e->next_sweep = 1ull << 30;
+    e->unfinished = e->npe;
+    e->params = calloc(1, prog->params_size ? prog->params_size : 1);
+    e->pe = wse__alloc_big((uint64_t)e->npe * sizeof *e->pe);
+    e->cnt = wse__alloc_big((uint64_t)e->npe * sizeof *e->cnt);
+    int rc = WSE_ENOMEM;
+    int ring_fail = 0;
+    for (int k = 0; k < WSE_RING; k++)
+        ring_fail |= bitset_init(&e->ring[k], e->npe);
+    if (!e->params || !e->pe || !e->cnt || ring_fail) {
+        wse_error_set(e->err, WSE_ENOMEM, NULL, 0, 0, "out of memory for %u PEs", e->npe);
+        goto fail;
+    }
+    if (prog->params_size)
+        memcpy(e->params, params, prog->params_size);
+    for (uint32_t i = 0; i < e->npe; i++)
+        e->pe[i].op_block = WSE_NONE;
+    for (uint32_t i = 0; i < e->npe; i++)
+        if ((rc = setup_pe(e, i)) != 0)
+            goto fail;
+    if ((rc = resolve_routes(e)) != 0)
+        goto fail;
+    e->err = NULL;
+    *out = e;
+    return 0;
+fail:
+    rc = e->err->code ? e->err->code : rc;
+    e->err = NULL;
+    wse_engine_destroy(e);
+    return rc;
+}
+
+void wse_engine_destroy(wse_engine *e)
+{
+    if (!e)
+        return;
+    for (uint32_t i = 0; i < e->nchunks; i++)
+        free(e->chunks[i]);
+    free(e->chunks);
+    for (uint32_t i = 0; i < e->nscratch; i++)
+        free(e->scratch[i]);
+    free(e->scratch);
+    free(e->routes);
+    free(e->q);
+    free(e->slots);
+    free(e->mcast);
+    free(e->opb);
+    free(e->heap);
+    for (int k = 0; k < WSE_RING; k++)
+        bitset_free(&e->ring[k]);
+    free(e->pe);
+    free(e->cnt);
+    free(e->params);
+    free(e);
+}
+
+/* ------------------------------------------------------------ the router */
+
+static int routing_error(wse_engine *e, uint32_t pe, const wse_queue *q, int port)
+{
+    uint32_t n = port < 4 ? neighbour(e, pe, port) : WSE_NONE;
+    if (port < 4 && n == WSE_NONE)
+        return wse__engine_fail(e, pe, WSE_EROUTE,
+                                "color %d: tx %s leads off the edge of the region",
+                                q->color, port_name[port]);
+    if (port < 4) {
+        int y, x = pe_xy(e, n, &y);
+        return wse__engine_fail(e, pe, WSE_EROUTE,
+                                "color %d: wavelet sent %s to PE (%d,%d), which has no route for color %d from %s",
+                                q->color, port_name[port], x, y, q->color,
+                                port_name[(port + 2) % 4]);
+    }
+    return wse__engine_fail(e, pe, WSE_EROUTE, "color %d: no CE queue", q->color);
+}
+
+/* Forward the head of router queue qi if its outputs are free and every
+ * target has a credit.  Returns 1 if the PE must be revisited next cycle. */
+static int route_one(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, uint64_t t)
+{
+    wse_queue *q = &e->q[qi];
+    q_sync(q, t);
+    unsigned cnt = q_count(q);
+    if (cnt == 0)
+        return 0;
+    if (q_visible(e, q) == 0 || (q->txports & *used))
+        return 1;
+    int multi = popc32(q->txports) > 1;
+    const uint32_t *tg = multi ? &e->mcast[q->tx] : &q->tx;
+    int ntg = (int)popc32(q->txports);
+    for (int k = 0, port = 0; k < ntg; port++) {
+        if (!(q->txports & (1u << port)))
+            continue;
+        if (tg[k] == WSE_NONE) {
+            routing_error(e, pe, q, port);
+            return 0;
+        }
+        wse_queue *r = &e->q[tg[k]];
+        q_sync(r, t);
+        if (!q_credit(e, r))
+            return 0;                   /* the credit's return wakes us */
+        k++;
+    }
+    uint32_t word = q_pop(e, qi);
+    wse__engine_wake(e, upstream(e, pe, q), t + (uint64_t)e->latency);
+    wse_pecount *c = &e->cnt[pe];
+    for (int k = 0, port = 0; k < ntg; port++) {
+        if (!(q->txports & (1u << port)))
+            continue;
+        q_push(e, tg[k], word);
+        wse__engine_wake(e, downstream(e, pe, port), t + (uint64_t)e->latency);
+        if (port < 4) {
+            c->link_out[port]++;
+            e->st.hops++;
+        }
+        k++;
+    }
+    *used |= q->txports;
+    return cnt > 1;
+}
+
+/* ------------------------------------------------------------ the CE */
+
+/* First CE queue of color at pe with a visible wavelet, or WSE_NONE. */
+static uint32_t ce_ready_queue(wse_engine *e, uint32_t pe, int color, uint64_t t)
+{
+    const wse_pestate *p = &e->pe[pe];
+    for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++) {
+        wse_queue *q = &e->q[i];
+        if (q->kind != Q_CE || q->color != color)
+            continue;
+        q_sync(q, t);
+        if (q_visible(e, q) > 0)
+            return i;
+    }
+    return WSE_NONE;
+}
+
+static uint32_t ce_take(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
+{
+    uint32_t w = q_pop(e, qi);
+    wse__engine_wake(e, upstream(e, pe, &e->q[qi]), t + (uint64_t)e->latency);
+    e->cnt[pe].received++;
+    e->st.wavelets_received++;
+    return w;
+}
+
+/* Move one wavelet of op if it can.  Returns 1 if it moved. */
+static int op_step(wse_engine *e, uint32_t pe, wse_op *op, int *ramp_out,
+                   int *ramp_in, uint64_t t)
+{
+    uint8_t *sram = wse__engine_sram(e, pe);
+    if (op->kind == OP_FABIN) {
+        if (*ramp_in)
+            return 0;
+        uint32_t qi = ce_ready_queue(e, pe, op->color, t);
+        if (qi == WSE_NONE)
+            return 0;
+        uint32_t w = ce_take(e, pe, qi, t);
+        uint8_t *dst = sram + op->addr + (int64_t)op->done * op->stride * 4;
+        if (op->flags & WSE_FABIN_ADD) {
+            float f;
+            memcpy(&f, dst, 4);
+            f += pe_bits_f32(w);
+            memcpy(dst, &f, 4);
+            e->cnt[pe].flops++;
+        } else {
+            memcpy(dst, &w, 4);
+        }
+        *ramp_in = 1;
+        return 1;
+    }
+    if (*ramp_out)
+        return 0;
+    wse_queue *r = &e->q[op->queue];
+    q_sync(r, t);
+    if (!q_credit(e, r))
+        return 0;
+    uint32_t w = op->addr;
+    if (op->kind == OP_FABOUT)
+        memcpy(&w, sram + op->addr + (int64_t)op->done * op->stride * 4, 4);
+    q_push(e, op->queue, w);
+    wse__engine_wake(e, pe, t + (uint64_t)e->latency);
+    e->cnt[pe].sent++;
+    e->st.wavelets_sent++;
+    *ramp_out = 1;
+    return 1;
+}
+
+/* Advance the PE's fabric operations.  Returns 1 if it must be revisited
+ * next cycle; *fabin_colors gets the colors with a pending fabin. */
+static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
+                    uint32_t *fabin_colors, uint64_t t)
+{
+    wse_pestate *p = &e->pe[pe];
+    int ramp_out = 0, more = 0;
+    for (unsigned i = 0; i < p->nops;) {
+        wse_op *op = op_at(e, p, i);
+        if (op->kind == OP_FABIN)
+            *fabin_colors |= 1u << op->color;
+        int started = (int32_t)((uint32_t)t - op->start) >= 0;
+        if (!started || !op_step(e, pe, op, &ramp_out, ramp_in, t)) {
+            int blocked_on_port = started &&
+                ((op->kind == OP_FABIN && *ramp_in) || (op->kind != OP_FABIN && ramp_out));
+            more |= blocked_on_port;
+            i++;
+            continue;
+        }
+        more = 1;
+        if (++op->done < op->n) {
+            i++;
+            continue;
+        }
+        /* complete: signal, then drop it */
+        if (op->on_done >= 0)
+            p->active |= 1ull << op->on_done;
+        if (!(op->flags & WSE_ASYNC))
+            p->flags &= (uint8_t)~PE_SYNC_WAIT;
+        op_remove(e, p, i);
+    }
+    return more;
+}
+
+static void run_task(wse_engine *e, uint32_t pe, int id, uint32_t payload, uint64_t t)
+{
+    wse_pestate *p = &e->pe[pe];
+    struct wse_pe h = { .e = e, .idx = pe, .now = t,
+                        .charged = (uint64_t)e->topo.task_switch_cycles, .in_setup = 0 };
+    e->prog->task(&h, wse__engine_sram(e, pe), id, payload);
+    uint64_t cost = h.charged ? h.charged : 1;
+    p->busy_until = t + cost;
+    e->cnt[pe].busy_cycles += cost;
+    e->cnt[pe].tasks++;
+    e->st.tasks_run++;
+    wse__engine_wake(e, pe, p->busy_until);
+}
+
+/* Pick and run the highest-priority ready task, if the CE is free. */
+static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
+                     uint32_t fabin_colors, uint64_t t)
+{
+    wse_pestate *p = &e->pe[pe];
+    if (p->busy_until > t || (p->flags & PE_SYNC_WAIT))
+        return;
+    uint64_t ready = p->active & p->local_tasks & ~p->blocked;
+    uint64_t data = p->data_tasks & ~p->blocked & ~(uint64_t)fabin_colors;
+    uint32_t dq[64];
+    if (data && !ramp_in) {
+        for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++) {
+            wse_queue *q = &e->q[i];
+            uint64_t bit = 1ull << q->color;
+            if (q->kind != Q_CE || !(data & bit) || (ready & bit))
+                continue;
+            q_sync(q, t);
+            if (q_visible(e, q) > 0) {
+                ready |= bit;
+                dq[q->color] = i;
+            }
+        }
+    }
+    if (!ready)
+        return;
+    int id = __builtin_ctzll(ready);
+    uint32_t payload = 0;
+    if ((p->data_tasks >> id) & 1)
+        payload = ce_take(e, pe, dq[id], t);
+    else
+        p->active &= ~(1ull << id);
+    run_task(e, pe, id, payload, t);
+}
+
+static void visit(wse_engine *e, uint32_t pe, uint64_t t)
+{
+    wse_pestate *p = &e->pe[pe];
+    uint32_t used = 0;
+    int more = 0;
+    for (uint32_t i = p->q_first; i < p->q_first + p->nq && !e->failed; i++)
+        if (e->q[i].kind == Q_ROUTER)
+            more |= route_one(e, pe, i, &used, t);
+    int ramp_in = 0;
+    uint32_t fabin_colors = 0;
+    if (p->nops)
+        more |= ops_step(e, pe, &ramp_in, &fabin_colors, t);
+    if (!e->failed)
+        dispatch(e, pe, ramp_in, fabin_colors, t);
+    if (more)
+        wse__engine_wake(e, pe, t + 1);
+    e->st.pe_visits++;
+}
+
+/* ------------------------------------------------------------ time */
+
+static void visit_all(wse_engine *e, wse_bitset *b, uint64_t t)
+{
+    for (uint32_t si = 0; si < b->nsum && !e->failed; si++) {
+        uint64_t s = b->sum[si];
+        b->sum[si] = 0;
+        while (s) {
+            uint32_t wi = si * 64 + (uint32_t)__builtin_ctzll(s);
+            s &= s - 1;
+            uint64_t w = b->w[wi];
+            b->w[wi] = 0;
+            while (w) {
+                visit(e, wi * 64 + (uint32_t)__builtin_ctzll(w), t);
+                w &= w - 1;
+            }
+        }
+    }
+    b->count = 0;
+}
+
+/* Keep every queue's 32-bit stamp within 2^31 cycles of the present (see
+ * q_sync).  Runs once per 2^30 cycles of emulated time, or on a jump. */
+static void sweep_histories(wse_engine *e, uint64_t t, uint64_t last_active)
+{
+    int all_old = t - last_active >= 32;    /* no event in the last 32 cycles */
+    for (uint32_t i = 0; i < e->nq; i++) {
+        wse_queue *q = &e->q[i];
+        if (all_old) {
+            q->push_hist = q->pop_hist = 0;
+            q->stamp = (uint32_t)t;
+        } else {
+            q_sync(q, t);
+        }
+    }
+    e->next_sweep = t + (1ull << 30);
+}
+
+/* Move timers due at cycle t into its set. */
+static void due_timers(wse_engine *e, wse_bitset *cur, uint64_t t)
+{
+    while (e->nheap && e->heap[0].cycle <= t)
+        bitset_set(cur, heap_pop(e).pe);
+}
+
+/* The next cycle after t with a wake, or UINT64_MAX. */
+static uint64_t next_wake(const wse_engine *e, uint64_t t)
+{
+    uint64_t next = UINT64_MAX;
+    for (uint64_t k = 1; k < WSE_RING; k++)
+        if (e->ring[(t + k) % WSE_RING].count) {
+            next = t + k;
+            break;
+        }
+    if (e->nheap && e->heap[0].cycle < next)
+        next = e->heap[0].cycle;
+    return next;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void describe_stuck(wse_engine *e, uint32_t pe, char *buf, size_t n)
+{
+    const wse_pestate *p = &e->pe[pe];
+    int y, x = pe_xy(e, pe, &y);
+    if (p->nops) {
+        const wse_op *op = op_at(e, p, 0);
+        snprintf(buf, n, "PE (%d,%d) waits in %s on color %d (%u of %u wavelets moved)",
+                 x, y, op->kind == OP_FABIN ? "fabin" : "fabout", op->color, op->done, op->n);
+        return;
+    }
+    uint64_t data = p->data_tasks & ~p->blocked;
+    if (data) {
+        snprintf(buf, n, "PE (%d,%d) waits for data on color %d (data task, no wavelet)",
+                 x, y, __builtin_ctzll(data));
+        return;
+    }
+    if (p->active & p->blocked)
+        snprintf(buf, n, "PE (%d,%d) has task %d activated but blocked", x, y,
+                 __builtin_ctzll(p->active & p->blocked));
+    else
+        snprintf(buf, n, "PE (%d,%d) has no task that can run", x, y);
+}
+
+static int report_deadlock(wse_engine *e, uint64_t t)
+{
+    char msg[900] = "", one[200];
+    int shown = 0;
+    for (uint32_t i = 0; i < e->npe && shown < 3; i++) {
+        if (e->pe[i].flags & PE_FINISHED)
+            continue;
+        describe_stuck(e, i, one, sizeof one);
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, "%s%s", shown ? "; " : "", one);
+        shown++;
+    }
+    return wse_error_set(e->err, WSE_EDEADLOCK, NULL, 0, 0,
+                         "deadlock at cycle %llu: %u of %u PEs unfinished and nothing can move: %s",
+                         (unsigned long long)t, e->unfinished, e->npe, msg);
+}
+
+int wse_engine_run(wse_engine *e, uint64_t max_cycles, wse_error *err)
+{
+    wse_error local;
+    wse_error_clear(&local);
+    e->err = err ? err : &local;
+    double last = now_s();
+    uint64_t t = e->now, last_active = e->now;
+    e->running = 1;
+    int rc = 0;
+    for (;;) {
+        wse_bitset *cur = &e->ring[t % WSE_RING];
+        due_timers(e, cur, t);
+        if (cur->count == 0) {
+            t = next_wake(e, t);
+            if (t == UINT64_MAX)
+                break;
+            continue;
+        }
+        if (t >= max_cycles) {
+            rc = wse_error_set(e->err, WSE_ELIMIT, NULL, 0, 0,
+                               "cycle limit max_cycles=%llu reached with %u PEs unfinished",
+                               (unsigned long long)max_cycles, e->unfinished);
+            break;
+        }
+        if (t >= e->next_sweep)
+            sweep_histories(e, t, last_active);
+        e->now = t;
+        visit_all(e, cur, t);
+        if (e->failed) {
+            rc = e->err->code;
+            break;
+        }
+        last_active = t;
+        e->st.cycles_stepped++;
+        t++;
+        e->now = t;
+        if (e->progress && (e->st.cycles_stepped & 1023) == 0 && now_s() - last >= e->progress_s) {
+            last = now_s();
+            e->progress(t, e->progress_arg);
+        }
+    }
+    e->now = last_active;
+    e->st.cycles = last_active;
+    if (rc == 0 && e->unfinished > 0)
+        rc = report_deadlock(e, last_active);
+    e->err = NULL;
+    return rc;
+}
+
+/* ------------------------------------------------------------ queries */
+
+void wse_engine_stats_get(const wse_engine *e, wse_engine_stats *s)
+{
+    *s = e->st;
+    s->pes = e->npe;
+    s->flops = s->busy_cycles = s->sram_bytes_moved = 0;
+    s->link_max = 0;
+    s->sram_max = 0;
+    for (uint32_t i = 0; i < e->npe; i++) {
+        const wse_pecount *c = &e->cnt[i];
+        s->flops += c->flops;
+        s->busy_cycles += c->busy_cycles;
+        s->sram_bytes_moved += c->sram_bytes;
+        for (int d = 0; d < 4; d++)
+            if (c->link_out[d] > s->link_max) {
+                s->link_max = c->link_out[d];
+                s->link_max_x = pe_xy(e, i, &s->link_max_y);
+                s->link_max_port = d;
+            }
+        uint32_t used = e->pe[i].sram_used + e->topo.reserved_bytes;
+        if (used > s->sram_max) {
+            s->sram_max = used;
+            s->sram_max_x = pe_xy(e, i, &s->sram_max_y);
+        }
+    }
+}
+
+wse_rect wse_engine_region(const wse_engine *e) { return e->region; }
+
+int wse_engine_block(wse_engine *e, int array, int x, int y, wse_array_block *b)
+{
+    if (array < 0 || array >= e->prog->n_arrays || x < 0 || y < 0 ||
+        x >= e->region.width || y >= e->region.height)
+        return WSE_EINVAL;
+    uint32_t idx = (uint32_t)y * (uint32_t)e->region.width + (uint32_t)x;
+    struct wse_pe h = { .e = e, .idx = idx, .now = e->now, .charged = 0, .in_setup = 0 };
+    memset(b, 0, sizeof *b);
+    e->prog->arrays[array].block(&h, wse__engine_sram(e, idx), b);
+    return 0;
+}
+
+void *wse_engine_state(wse_engine *e, int x, int y)
+{
+    if (x < 0 || y < 0 || x >= e->region.width || y >= e->region.height)
+        return NULL;
+    return wse__engine_sram(e, (uint32_t)y * (uint32_t)e->region.width + (uint32_t)x);
+}
+
+uint64_t wse_engine_overhead_bytes(const wse_engine *e)
+{
+    uint64_t b = sizeof *e;
+    b += (uint64_t)e->npe * (sizeof *e->pe + sizeof *e->cnt);
+    b += (uint64_t)e->nq * (sizeof *e->q + (uint64_t)e->depth * sizeof *e->slots);
+    b += (uint64_t)e->nmcast * sizeof *e->mcast;
+    b += (uint64_t)e->opb_cap * sizeof *e->opb;
+    b += WSE_RING * ((uint64_t)e->ring[0].nw + e->ring[0].nsum) * 8;
+    b += e->heap_cap * sizeof *e->heap;
+    return b;
+}
+
+void wse_engine_set_progress(wse_engine *e, double seconds,
+                             void (*fn)(uint64_t, void *), void *arg)
+{
+    e->progress_s = seconds;
+    e->progress = fn;
+    e->progress_arg = arg;
+}

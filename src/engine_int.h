@@ -1,0 +1,183 @@
+/*
+ * src/engine_int.h - engine internals shared by engine.c and pe.c.
+ *
+ * All emulator state is plain arrays indexed by integers (no pointers
+ * between records), so a shard can be serialised and redistributed.
+ */
+#ifndef WSE_ENGINE_INT_H
+#define WSE_ENGINE_INT_H
+
+#include <stdint.h>
+#include "wse/engine.h"
+#include "wse/pe.h"
+
+#define WSE_NONE 0xffffffffu
+/* Wakes less than WSE_RING cycles ahead go into a ring of bitmaps (deduplicated
+ * for free); later ones into the heap. */
+#define WSE_RING 32
+
+/* Queue kinds: a router input the router forwards from, or a CE input the
+ * compute engine consumes (data tasks, fabin). */
+enum { Q_ROUTER = 0, Q_CE = 1 };
+/* Port of a CE input fed by its own router (multicast that includes RAMP). */
+#define WSE_PORT_ROUTER 5
+
+/*
+ * One configured (PE, color, input port) queue.  24 bytes plus queue_depth
+ * payload words kept in wse_engine.slots.  push_hist/pop_hist record the
+ * last 32 cycles (bit k = cycle stamp - k), which is all the engine needs
+ * for hop latency (visibility of pushes) and credit return (of pops).
+ */
+typedef struct wse_queue {
+    uint32_t stamp;             /* low 32 bits of the cycle; see q_sync() */
+    uint32_t push_hist, pop_hist;
+    uint8_t head, tail;         /* cumulative counts, mod 256 (depth <= 64) */
+    uint8_t color, port, kind;
+    uint8_t txports;            /* Q_ROUTER: output port mask */
+    uint32_t tx;                /* one output: target queue; several: index
+                                 * into wse_engine.mcast; WSE_NONE: none */
+} wse_queue;
+
+enum { OP_FABOUT = 0, OP_FABIN = 1, OP_SEND = 2 };
+
+/* A fabric operation in progress; the SRAM address is an offset from the
+ * PE's SRAM base. */
+typedef struct wse_op {
+    uint32_t start;             /* low 32 bits of the first cycle it may move */
+    uint32_t addr;              /* SRAM offset (bytes), or the SEND word */
+    uint32_t queue;             /* FABOUT/SEND: RAMP-fed router queue */
+    int16_t stride;             /* in 32-bit words */
+    uint16_t n, done;
+    int8_t on_done;
+    uint8_t kind, flags, color;
+} wse_op;
+
+/* A PE's operations live, in issue order, in a chain of blocks that the PE
+ * keeps once it has them: a PE's ops are contiguous in memory and blocks
+ * are handed out in the order PEs first need them, which follows the sweep
+ * order.  (A shared free list scattered them: a cache miss per op.) */
+#define WSE_OPS_PER_BLOCK 4
+typedef struct wse_opblock {
+    wse_op op[WSE_OPS_PER_BLOCK];
+    uint32_t next;              /* next block of the same PE, or WSE_NONE */
+    uint32_t pad;
+} wse_opblock;
+
+#define PE_FINISHED 1u
+#define PE_SYNC_WAIT 2u
+
+/* Per-PE engine state. */
+typedef struct wse_pestate {
+    uint64_t busy_until;        /* CE runs no new task before this cycle */
+    uint64_t active, blocked;   /* task bit sets */
+    uint64_t data_tasks, local_tasks;
+    uint32_t sram_off;          /* arena offset of this PE's SRAM block */
+    uint32_t sram_used;         /* bytes allocated (excl. reserved) */
+    uint32_t sram_chunk;        /* arena chunk holding the block */
+    uint32_t q_first;           /* queues [q_first, q_first + nq) */
+    uint32_t op_block;          /* first block of fabric ops, or WSE_NONE */
+    uint16_t nq;
+    uint8_t nops;               /* fabric ops in progress */
+    uint8_t flags;
+} wse_pestate;
+
+/* Per-PE counters: the raw material of every statistic and, later, of
+ * power and thermal maps. */
+typedef struct wse_pecount {
+    uint64_t busy_cycles;
+    uint64_t flops;
+    uint64_t sram_bytes;
+    uint32_t tasks;
+    uint32_t sent, received;
+    uint32_t link_out[4];       /* wavelets sent on N, E, S, W */
+} wse_pecount;
+
+/* A route as declared in setup, before resolution into queues. */
+typedef struct wse_route {
+    uint32_t pe;
+    uint8_t color, rx, tx, pad;
+} wse_route;
+
+/* Two-level bitmap of PEs to visit in one cycle. */
+typedef struct wse_bitset {
+    uint64_t *w;                /* one bit per PE */
+    uint64_t *sum;              /* one bit per word of w */
+    uint32_t nw, nsum;
+    uint64_t count;
+} wse_bitset;
+
+typedef struct wse_timer { uint64_t cycle; uint32_t pe; } wse_timer;
+
+/* The handle passed to program callbacks: a PE plus the engine. */
+struct wse_pe {
+    struct wse_engine *e;
+    uint32_t idx;
+    uint64_t now;               /* cycle the current task started */
+    uint64_t charged;           /* cycles charged so far in this task */
+    int in_setup;
+};
+
+struct wse_engine {
+    wse_topology topo;
+    const wse_program *prog;
+    void *params;
+    wse_rect region;            /* fabric coordinates */
+    uint32_t npe;
+    int depth, latency;
+    wse_pestate *pe;
+    wse_pecount *cnt;
+    /* SRAM arena: chunks of memory carved into per-PE blocks */
+    uint8_t **chunks;
+    uint32_t nchunks, chunk_cap;
+    uint64_t chunk_bytes, chunk_used;
+    /* host memory handed out for over-budget pe_alloc calls during one
+     * PE's setup, so the program runs on and the error can give totals */
+    void **scratch;
+    uint32_t nscratch, scratch_cap;
+    /* routes collected during setup */
+    wse_route *routes;
+    uint64_t nroutes, routes_cap;
+    /* resolved queues */
+    wse_queue *q;
+    uint32_t nq;
+    uint32_t *slots;            /* nq * depth payload words */
+    uint32_t *mcast;            /* multicast target lists */
+    uint32_t nmcast;
+    /* fabric op pool */
+    wse_opblock *opb;
+    uint32_t nopb, opb_cap;
+    /* scheduling */
+    wse_bitset ring[WSE_RING]; /* PEs to visit at cycles now .. now+RING-1 */
+    wse_timer *heap;
+    uint64_t nheap, heap_cap;
+    uint64_t now;
+    uint64_t next_sweep;        /* cycle of the next history sweep */
+    uint32_t unfinished;
+    wse_engine_stats st;
+    wse_error *err;             /* the error of the current run/setup */
+    int failed;
+    int running;                /* setup done, time is advancing */
+    double progress_s;
+    void (*progress)(uint64_t, void *);
+    void *progress_arg;
+};
+
+/* Zeroed, huge-page backed when large; release with free(). */
+void *wse__alloc_big(uint64_t bytes);
+
+/* Used by pe.c. */
+void wse__engine_wake(struct wse_engine *e, uint32_t pe, uint64_t cycle);
+/* A new op slot after the PE's last op, or NULL (out of memory, or the PE
+ * already has 255 ops in progress). */
+wse_op *wse__engine_op_push(struct wse_engine *e, uint32_t pe);
+uint8_t *wse__engine_sram(const struct wse_engine *e, uint32_t pe);
+void *wse__engine_scratch(struct wse_engine *e, size_t bytes);
+int wse__engine_fail(struct wse_engine *e, uint32_t pe, int code,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int wse__engine_route_add(struct wse_engine *e, uint32_t pe, int color,
+                          unsigned rx, unsigned tx);
+uint32_t wse__engine_ramp_queue(const struct wse_engine *e, uint32_t pe,
+                                int color);
+
+#endif

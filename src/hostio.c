@@ -1,0 +1,174 @@
+/*
+ * src/hostio.c - inputs into PE memory, outputs out of it.
+ *
+ * Arrays are whole global arrays in host memory, moved block by block
+ * through the program's block() description of where each PE keeps its
+ * piece.  Drawback: the global array must fit in one host's memory; the
+ * distributed engine will move bands instead.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "wse/hostio.h"
+#include "wse/io.h"
+
+void wse_host_array_free(wse_host_array *a)
+{
+    if (a) {
+        free(a->data);
+        a->data = NULL;
+    }
+}
+
+uint64_t wse_host_array_count(const wse_host_array *a)
+{
+    uint64_t n = 1;
+    for (int d = 0; d < a->ndim; d++)
+        n *= (uint64_t)a->shape[d];
+    return n;
+}
+
+int wse_hostio_find(const wse_program *prog, const char *name)
+{
+    for (int i = 0; i < prog->n_arrays; i++)
+        if (strcmp(prog->arrays[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int wse_hostio_alloc(const wse_program *prog, const void *params, int width,
+                     int height, int array, wse_host_array *out, wse_error *err)
+{
+    const wse_array_spec *s = &prog->arrays[array];
+    memset(out, 0, sizeof *out);
+    out->dtype = s->dtype;
+    out->shape[0] = out->shape[1] = out->shape[2] = 1;
+    out->ndim = s->shape(params, width, height, out->shape);
+    uint64_t bytes = wse_host_array_count(out) * wse_dtype_size(s->dtype);
+    out->data = calloc(bytes ? bytes : 1, 1);
+    if (!out->data)
+        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0,
+                             "out of memory for array '%s' (%llu bytes)", s->name,
+                             (unsigned long long)bytes);
+    return 0;
+}
+
+/* splitmix64: a strong 64-bit mix, so neighbouring indices are unrelated. */
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double wse_generate(int g, uint64_t seed, double lo, double hi, uint64_t index,
+                    uint64_t count)
+{
+    switch (g) {
+    case WSE_GEN_RANDOM: {
+        uint64_t r = mix64(mix64(seed) ^ index);
+        return lo + (hi - lo) * ((double)(r >> 11) * 0x1.0p-53);
+    }
+    case WSE_GEN_ONES:
+        return 1.0;
+    case WSE_GEN_INDEX:
+        return (double)index;
+    case WSE_GEN_SPIKE:
+        return index == count / 2 ? hi : 0.0;
+    default:
+        return 0.0;
+    }
+}
+
+static void store(void *data, int dtype, uint64_t i, double v)
+{
+    switch (dtype) {
+    case WSE_F32: ((float *)data)[i] = (float)v; break;
+    case WSE_I32: ((int32_t *)data)[i] = (int32_t)v; break;
+    case WSE_U32: ((uint32_t *)data)[i] = (uint32_t)v; break;
+    case WSE_U8: ((uint8_t *)data)[i] = (uint8_t)v; break;
+    default: break;
+    }
+}
+
+int wse_hostio_input(const wse_program *prog, const void *params, int width,
+                     int height, const wse_input *in, wse_host_array *out,
+                     wse_error *err)
+{
+    int ai = wse_hostio_find(prog, in->name);
+    if (ai < 0 || !prog->arrays[ai].is_input)
+        return wse_error_set(err, WSE_ECONFIG, in->file, in->line, in->column,
+                             "program '%s' has no input array '%s'", prog->name, in->name);
+    int rc = wse_hostio_alloc(prog, params, width, height, ai, out, err);
+    if (rc)
+        return rc;
+    if (in->kind == WSE_INPUT_FILE) {
+        rc = wse_npy_read(in->path, out->dtype, out->ndim, out->shape, out->data, err);
+        if (rc)
+            wse_host_array_free(out);
+        return rc;
+    }
+    uint64_t n = wse_host_array_count(out);
+    for (uint64_t i = 0; i < n; i++)
+        store(out->data, out->dtype, i, wse_generate(in->generator, in->seed, in->lo, in->hi, i, n));
+    return 0;
+}
+
+/* Copy between PE (x, y)'s block and the global array; dir 0 = scatter. */
+static void copy_block(const wse_array_block *b, const wse_host_array *a, int dir)
+{
+    size_t es = wse_dtype_size(a->dtype);
+    int64_t S1 = a->ndim > 1 ? a->shape[1] : 1, S2 = a->ndim > 2 ? a->shape[2] : 1;
+    for (int64_t i = 0; i < b->extent[0]; i++)
+        for (int64_t j = 0; j < b->extent[1]; j++) {
+            int64_t g = ((b->origin[0] + i) * S1 + (b->origin[1] + j)) * S2 + b->origin[2];
+            uint8_t *ga = (uint8_t *)a->data + (uint64_t)g * es;
+            uint8_t *pa = (uint8_t *)b->ptr + (i * b->stride[0] + j * b->stride[1]) * (int64_t)es;
+            if (b->stride[2] == 1) {
+                size_t bytes = (size_t)b->extent[2] * es;
+                memcpy(dir ? ga : pa, dir ? pa : ga, bytes);
+                continue;
+            }
+            for (int64_t k = 0; k < b->extent[2]; k++)
+                memcpy(dir ? ga + k * (int64_t)es : pa + k * b->stride[2] * (int64_t)es,
+                       dir ? pa + k * b->stride[2] * (int64_t)es : ga + k * (int64_t)es, es);
+        }
+}
+
+static int block_ok(const wse_array_block *b, const wse_host_array *a)
+{
+    for (int d = 0; d < 3; d++) {
+        int64_t lim = d < a->ndim ? a->shape[d] : 1;
+        if (b->extent[d] < 0 || b->origin[d] < 0 || b->origin[d] + b->extent[d] > lim)
+            return 0;
+    }
+    return 1;
+}
+
+static int move_all(wse_engine *e, int array, wse_host_array *a, int dir, wse_error *err)
+{
+    wse_rect r = wse_engine_region(e);
+    for (int y = 0; y < r.height; y++)
+        for (int x = 0; x < r.width; x++) {
+            wse_array_block b;
+            wse_engine_block(e, array, x, y, &b);
+            if (b.extent[0] == 0 || b.extent[1] == 0 || b.extent[2] == 0)
+                continue;
+            if (!block_ok(&b, a))
+                return wse_error_set(err, WSE_EPROGRAM, NULL, 0, 0,
+                                     "PE (%d,%d): its block of an array lies outside the array", x, y);
+            copy_block(&b, a, dir);
+        }
+    return 0;
+}
+
+int wse_hostio_scatter(wse_engine *e, int array, const wse_host_array *a, wse_error *err)
+{
+    return move_all(e, array, (wse_host_array *)a, 0, err);
+}
+
+int wse_hostio_gather(wse_engine *e, int array, wse_host_array *a, wse_error *err)
+{
+    return move_all(e, array, a, 1, err);
+}

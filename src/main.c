@@ -1,0 +1,180 @@
+/*
+ * src/main.c - the wsemu command: arguments, MPI, printing, exit status.
+ *
+ * Exit status: 0 success; 1 the run failed (deadlock, routing error,
+ * verification failure, I/O); 2 bad input (usage, job, topology, params,
+ * SRAM budget).  Only rank 0 prints; every rank exits with the same
+ * status after agreeing on it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <mpi.h>
+#include "wse/programs.h"
+#include "wse/run.h"
+
+#ifndef WSE_VERSION
+#define WSE_VERSION "unknown"
+#endif
+
+static const char usage[] =
+    "usage: wsemu run JOB.yaml [options]    run a job\n"
+    "       wsemu check JOB.yaml [options]  validate a job and its topology without running\n"
+    "       wsemu programs                  list the built-in programs and their parameters\n"
+    "       wsemu --help | --version\n"
+    "\n"
+    "options:\n"
+    "  --topology NAME|FILE   use this topology instead of the job's\n"
+    "  --set KEY.PATH=VALUE   override a job key, e.g. --set params.steps=50 (repeatable)\n"
+    "  --out DIR              write DIR/report.json and each output array as DIR/NAME.npy\n"
+    "  --json                 print the report as JSON on stdout instead of the summary\n"
+    "  --quiet                print nothing on success\n"
+    "\n"
+    "Exit status: 0 success, 1 the run failed, 2 bad input.\n"
+    "Named topologies are looked up in $WSEMU_TOPOLOGY_DIR, else the built-in directory.\n";
+
+typedef struct cli {
+    const char *cmd;
+    wse_run_options opt;
+    const char *sets[WSE_MAX_SETS];
+    int json, quiet;
+} cli;
+
+static int usage_error(int rank, const char *fmt, const char *arg)
+{
+    if (rank == 0) {
+        fprintf(stderr, "wsemu: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\nTry 'wsemu --help'.\n");
+    }
+    return 2;
+}
+
+/* Parse argv into c.  Returns -1 to go on, else an exit status. */
+static int parse(int argc, char **argv, cli *c, int rank)
+{
+    if (argc < 2)
+        return usage_error(rank, "%s", "missing command");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        if (rank == 0)
+            fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        if (rank == 0)
+            printf("wsemu %s\n", WSE_VERSION);
+        return 0;
+    }
+    c->cmd = argv[1];
+    if (strcmp(c->cmd, "run") && strcmp(c->cmd, "check") && strcmp(c->cmd, "programs"))
+        return usage_error(rank, "unknown command '%s'", c->cmd);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+        if (!strcmp(a, "--topology") || !strcmp(a, "--set") || !strcmp(a, "--out")) {
+            if (!has_val)
+                return usage_error(rank, "option %s needs a value", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "--topology"))
+                c->opt.topology = v;
+            else if (!strcmp(a, "--out"))
+                c->opt.out_dir = v;
+            else if (c->opt.n_sets == WSE_MAX_SETS)
+                return usage_error(rank, "%s", "too many --set options");
+            else
+                c->sets[c->opt.n_sets++] = v;
+        } else if (!strcmp(a, "--json")) {
+            c->json = 1;
+        } else if (!strcmp(a, "--quiet")) {
+            c->quiet = 1;
+        } else if (a[0] == '-') {
+            return usage_error(rank, "unknown option '%s'", a);
+        } else if (!c->opt.job_path) {
+            c->opt.job_path = a;
+        } else {
+            return usage_error(rank, "unexpected argument '%s'", a);
+        }
+    }
+    if (strcmp(c->cmd, "programs") && !c->opt.job_path)
+        return usage_error(rank, "%s needs a job file", c->cmd);
+    return -1;
+}
+
+static void list_programs(void)
+{
+    for (int i = 0; wse_program_at(i); i++) {
+        const wse_program *p = wse_program_at(i);
+        printf("%s: %s\n", p->name, p->summary);
+        for (int k = 0; k < p->n_params; k++)
+            printf("  params.%-10s %s (default %g, range %g..%g)\n", p->params[k].name,
+                   p->params[k].help, p->params[k].def, p->params[k].min, p->params[k].max);
+        for (int k = 0; k < p->n_arrays; k++)
+            printf("  %-6s %-8s %s\n", p->arrays[k].is_input ? "input" : "output",
+                   p->arrays[k].name, p->arrays[k].doc);
+    }
+}
+
+static int exit_status(int rc)
+{
+    switch (rc) {
+    case 0:
+        return 0;
+    case WSE_ECONFIG:
+    case WSE_ESRAM:
+    case WSE_EINVAL:
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int provided = 0, rank = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    cli c;
+    memset(&c, 0, sizeof c);
+    int status = parse(argc, argv, &c, rank);
+    if (status >= 0)
+        goto out;
+    if (!strcmp(c.cmd, "programs")) {
+        if (rank == 0)
+            list_programs();
+        status = 0;
+        goto out;
+    }
+    c.opt.sets = c.sets;
+    c.opt.check_only = !strcmp(c.cmd, "check");
+    c.opt.comm = MPI_COMM_WORLD;
+    c.opt.progress = (rank == 0 && !c.quiet) ? stderr : NULL;
+    wse_report rep;
+    wse_error err;
+    wse_error_clear(&err);
+    int rc = wse_run(&c.opt, &rep, &err);
+    int worst = rc;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    status = exit_status(worst);
+    if (rank != 0)
+        goto out;
+    if (rc) {
+        char buf[2048];
+        wse_error_format(&err, buf, sizeof buf);
+        fprintf(stderr, "%s%s\n", err.file[0] ? "" : "wsemu: ", buf);
+    }
+    if (c.opt.check_only && rc == 0 && !c.quiet)
+        printf("%s: OK (%s on %s, region %dx%d, %llu PEs)\n", c.opt.job_path, rep.program,
+               rep.topology, rep.region.width, rep.region.height,
+               (unsigned long long)rep.region.width * (unsigned long long)rep.region.height);
+    else if (!c.opt.check_only && (rc == 0 || rc == WSE_EVERIFY) && !c.quiet) {
+        if (c.json)
+            wse_report_json(&rep, stdout);
+        else
+            wse_report_print(&rep, stdout);
+    }
+out:
+    fflush(stdout);
+    MPI_Finalize();
+    return status;
+}

@@ -1,0 +1,345 @@
+/*
+ * src/pe.c - the PE API programs call (include/wse/pe.h).
+ *
+ * Vector operations run as one native loop over SRAM and charge the
+ * topology's modeled cycles (startup + ceil(n / simd)); fabric operations
+ * are queued for the engine, which moves one wavelet per cycle.  A misuse
+ * (bad color, call in the wrong phase) fails the run with the PE and cycle,
+ * and the call becomes a no-op so the program's native code never crashes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "engine_int.h"
+
+int pe_x(const wse_pe *pe) { return (int)(pe->idx % (uint32_t)pe->e->region.width); }
+int pe_y(const wse_pe *pe) { return (int)(pe->idx / (uint32_t)pe->e->region.width); }
+int pe_width(const wse_pe *pe) { return pe->e->region.width; }
+int pe_height(const wse_pe *pe) { return pe->e->region.height; }
+const void *pe_params(const wse_pe *pe) { return pe->e->params; }
+uint64_t pe_cycle(const wse_pe *pe) { return pe->now + pe->charged; }
+int pe_colors(const wse_pe *pe) { return pe->e->topo.colors; }
+
+static int bad_color(wse_pe *pe, int color, const char *what)
+{
+    if (color >= 0 && color < pe->e->topo.colors)
+        return 0;
+    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "%s: color %d is not in 0..%d",
+                     what, color, pe->e->topo.colors - 1);
+    return 1;
+}
+
+static int bad_task(wse_pe *pe, int task, const char *what)
+{
+    if (task >= 0 && task < WSE_MAX_TASKS)
+        return 0;
+    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "%s: task id %d is not in 0..%d",
+                     what, task, WSE_MAX_TASKS - 1);
+    return 1;
+}
+
+static int not_in_setup(wse_pe *pe, const char *what)
+{
+    if (pe->in_setup)
+        return 0;
+    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "%s is only allowed in setup", what);
+    return 1;
+}
+
+/* ------------------------------------------------------------ setup */
+
+void *pe_alloc(wse_pe *pe, size_t bytes)
+{
+    static const size_t align = 16;
+    wse_engine *e = pe->e;
+    wse_pestate *p = &e->pe[pe->idx];
+    if (not_in_setup(pe, "pe_alloc"))
+        return NULL;
+    uint64_t off = ((uint64_t)p->sram_used + align - 1) & ~(uint64_t)(align - 1);
+    uint64_t end = off + bytes;
+    if (bytes > e->topo.sram_bytes || end + e->topo.reserved_bytes > e->topo.sram_bytes) {
+        /* Keep counting so the error can say how much the program wanted,
+         * but hand out nothing past the block. */
+        p->sram_used = end > UINT32_MAX ? UINT32_MAX : (uint32_t)end;
+        return wse__engine_scratch(e, bytes);
+    }
+    p->sram_used = (uint32_t)end;
+    return wse__engine_sram(e, pe->idx) + off;
+}
+
+void pe_route(wse_pe *pe, int color, unsigned rx, unsigned tx)
+{
+    if (not_in_setup(pe, "pe_route") || bad_color(pe, color, "pe_route"))
+        return;
+    const unsigned all = WSE_N | WSE_E | WSE_S | WSE_W | WSE_RAMP;
+    if (!rx || !tx || (rx & ~all) || (tx & ~all)) {
+        wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM,
+                         "pe_route color %d: rx 0x%x / tx 0x%x must be non-empty sets of N, E, S, W, RAMP",
+                         color, rx, tx);
+        return;
+    }
+    if ((rx & WSE_RAMP) && (tx & WSE_RAMP)) {
+        wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM,
+                         "pe_route color %d: RAMP cannot be in both rx and tx", color);
+        return;
+    }
+    wse__engine_route_add(pe->e, pe->idx, color, rx, tx);
+}
+
+void pe_bind_data_task(wse_pe *pe, int color)
+{
+    if (not_in_setup(pe, "pe_bind_data_task") || bad_color(pe, color, "pe_bind_data_task"))
+        return;
+    wse_pestate *p = &pe->e->pe[pe->idx];
+    if ((p->local_tasks >> color) & 1) {
+        wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM,
+                         "task %d is already bound as a local task", color);
+        return;
+    }
+    p->data_tasks |= 1ull << color;
+}
+
+void pe_bind_local_task(wse_pe *pe, int task)
+{
+    if (not_in_setup(pe, "pe_bind_local_task") || bad_task(pe, task, "pe_bind_local_task"))
+        return;
+    wse_pestate *p = &pe->e->pe[pe->idx];
+    if ((p->data_tasks >> task) & 1) {
+        wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM,
+                         "task %d is already bound as a data task", task);
+        return;
+    }
+    p->local_tasks |= 1ull << task;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+static int unbound(wse_pe *pe, int task, const char *what)
+{
+    if (bad_task(pe, task, what))
+        return 1;
+    const wse_pestate *p = &pe->e->pe[pe->idx];
+    if (((p->local_tasks | p->data_tasks) >> task) & 1)
+        return 0;
+    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "%s: task %d is not bound", what, task);
+    return 1;
+}
+
+void pe_activate(wse_pe *pe, int task)
+{
+    if (unbound(pe, task, "pe_activate"))
+        return;
+    pe->e->pe[pe->idx].active |= 1ull << task;
+    wse__engine_wake(pe->e, pe->idx, pe->now + pe->charged);
+}
+
+void pe_block(wse_pe *pe, int task)
+{
+    if (unbound(pe, task, "pe_block"))
+        return;
+    pe->e->pe[pe->idx].blocked |= 1ull << task;
+}
+
+void pe_unblock(wse_pe *pe, int task)
+{
+    if (unbound(pe, task, "pe_unblock"))
+        return;
+    pe->e->pe[pe->idx].blocked &= ~(1ull << task);
+    wse__engine_wake(pe->e, pe->idx, pe->now + pe->charged);
+}
+
+void pe_finish(wse_pe *pe)
+{
+    wse_pestate *p = &pe->e->pe[pe->idx];
+    if (!(p->flags & PE_FINISHED)) {
+        p->flags |= PE_FINISHED;
+        pe->e->unfinished--;
+    }
+}
+
+void pe_fail(wse_pe *pe, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "program '%s': %s", pe->e->prog->name, msg);
+}
+
+/* ------------------------------------------------------------ costs */
+
+void pe_charge(wse_pe *pe, uint64_t cycles, uint64_t flops)
+{
+    pe->charged += cycles;
+    pe->e->cnt[pe->idx].flops += flops;
+}
+
+/* Charge one fp32 vector op of n elements touching `words` words per
+ * element and doing `fl` flops per element. */
+static void vcharge(wse_pe *pe, int n, int words, int fl)
+{
+    const wse_topology *t = &pe->e->topo;
+    uint64_t un = n > 0 ? (uint64_t)n : 0;
+    pe->charged += (uint64_t)t->vector_startup_cycles + (un + (uint64_t)t->simd_fp32 - 1) / (uint64_t)t->simd_fp32;
+    wse_pecount *c = &pe->e->cnt[pe->idx];
+    c->flops += un * (uint64_t)fl;
+    c->sram_bytes += un * (uint64_t)words * 4;
+}
+
+void pe_vmov_f32(wse_pe *pe, float *d, const float *a, int n)
+{
+    memmove(d, a, (size_t)(n > 0 ? n : 0) * sizeof *d);
+    vcharge(pe, n, 2, 0);
+}
+
+void pe_vfill_f32(wse_pe *pe, float *d, float s, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = s;
+    vcharge(pe, n, 1, 0);
+}
+
+void pe_vadd_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = a[i] + b[i];
+    vcharge(pe, n, 3, 1);
+}
+
+void pe_vsub_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = a[i] - b[i];
+    vcharge(pe, n, 3, 1);
+}
+
+void pe_vmul_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = a[i] * b[i];
+    vcharge(pe, n, 3, 1);
+}
+
+void pe_vscale_f32(wse_pe *pe, float *d, const float *a, float s, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = s * a[i];
+    vcharge(pe, n, 2, 1);
+}
+
+void pe_vaxpy_f32(wse_pe *pe, float *d, float s, const float *a, const float *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = s * a[i] + b[i];
+    vcharge(pe, n, 3, 2);
+}
+
+float pe_vdot_f32(wse_pe *pe, const float *a, const float *b, int n)
+{
+    float acc = 0.0f;
+    for (int i = 0; i < n; i++)
+        acc += a[i] * b[i];
+    vcharge(pe, n, 2, 2);
+    return acc;
+}
+
+float pe_vsum_f32(wse_pe *pe, const float *a, int n)
+{
+    float acc = 0.0f;
+    for (int i = 0; i < n; i++)
+        acc += a[i];
+    vcharge(pe, n, 1, 1);
+    return acc;
+}
+
+float pe_vmax_f32(wse_pe *pe, const float *a, int n)
+{
+    float m = n > 0 ? a[0] : 0.0f;
+    for (int i = 1; i < n; i++)
+        if (a[i] > m)
+            m = a[i];
+    vcharge(pe, n, 1, 0);
+    return m;
+}
+
+/* ------------------------------------------------------------ fabric */
+
+static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t word,
+                      int n, int stride, int on_done, unsigned flags, const char *what)
+{
+    wse_engine *e = pe->e;
+    if (pe->in_setup) {
+        wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
+                         "%s is not allowed in setup: activate a task that issues it", what);
+        return;
+    }
+    if (bad_color(pe, color, what) || (on_done != WSE_NO_TASK && unbound(pe, on_done, what)))
+        return;
+    if (n <= 0 || n > 65535 || stride < -32768 || stride > 32767) {
+        wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
+                         "%s: length %d must be in 1..65535 and stride %d in -32768..32767",
+                         what, n, stride);
+        return;
+    }
+    uint32_t queue = WSE_NONE;
+    if (kind != OP_FABIN) {
+        queue = wse__engine_ramp_queue(e, pe->idx, color);
+        if (queue == WSE_NONE) {
+            wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
+                             "%s: color %d has no route with RAMP in rx", what, color);
+            return;
+        }
+    }
+    uint32_t addr = word;
+    if (mem) {
+        const uint8_t *base = wse__engine_sram(e, pe->idx);
+        const uint8_t *m = mem;
+        uint64_t used = e->pe[pe->idx].sram_used;
+        int64_t first = m - base, last = first + (int64_t)(n - 1) * stride * 4;
+        if (first < 0 || last < 0 || (uint64_t)first + 4 > used || (uint64_t)last + 4 > used) {
+            wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
+                             "%s: %d words with stride %d are not inside this PE's SRAM", what, n, stride);
+            return;
+        }
+        addr = (uint32_t)first;
+    }
+    wse_op *op = wse__engine_op_push(e, pe->idx);
+    if (!op) {
+        wse__engine_fail(e, pe->idx, WSE_ENOMEM, "%s: too many fabric operations in progress", what);
+        return;
+    }
+    pe->charged += (uint64_t)e->topo.fabric_startup_cycles;
+    uint64_t start = pe->now + pe->charged;
+    start = start > pe->now ? start : pe->now + 1;
+    op->start = (uint32_t)start;
+    op->addr = addr;
+    op->stride = (int16_t)stride;
+    op->n = (uint16_t)n;
+    op->done = 0;
+    op->queue = queue;
+    op->on_done = (int8_t)on_done;
+    op->kind = (uint8_t)kind;
+    op->flags = (uint8_t)flags;
+    op->color = (uint8_t)color;
+    if (!(flags & WSE_ASYNC))
+        e->pe[pe->idx].flags |= PE_SYNC_WAIT;
+    wse__engine_wake(e, pe->idx, start);
+}
+
+void pe_fabout(wse_pe *pe, int color, const void *src, int n, int stride,
+               int on_done, unsigned flags)
+{
+    fabric_op(pe, OP_FABOUT, color, src, 0, n, stride, on_done, flags, "pe_fabout");
+}
+
+void pe_fabin(wse_pe *pe, int color, void *dst, int n, int stride,
+              int on_done, unsigned flags)
+{
+    fabric_op(pe, OP_FABIN, color, dst, 0, n, stride, on_done, flags, "pe_fabin");
+}
+
+void pe_send(wse_pe *pe, int color, uint32_t word, int on_done, unsigned flags)
+{
+    fabric_op(pe, OP_SEND, color, NULL, word, 1, 0, on_done, flags, "pe_send");
+}

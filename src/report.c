@@ -1,0 +1,152 @@
+/*
+ * src/report.c - the run report: a summary for people, JSON for tools.
+ *
+ * Both come from the same wse_report, so they cannot disagree.  Fields
+ * about the machine are exact and decomposition-independent; fields about
+ * the emulator (wall time, rates) are host measurements.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include "wse/io.h"
+#include "wse/run.h"
+
+static const char *const port_names[4] = { "N", "E", "S", "W" };
+
+static void si(char *buf, size_t n, double v, const char *unit)
+{
+    static const char *const pre[] = { "", "k", "M", "G", "T", "P", "E" };
+    int i = 0;
+    while (v >= 1000.0 && i < 6) {
+        v /= 1000.0;
+        i++;
+    }
+    snprintf(buf, n, "%.3g %s%s", v, pre[i], unit);
+}
+
+void wse_report_print(const wse_report *r, FILE *f)
+{
+    const wse_engine_stats *s = &r->st;
+    char a[32], b[32], c[32];
+    fprintf(f, "wsemu: %s on %s, region %dx%d at (%d,%d), %s mode\n", r->program, r->topology,
+            r->region.width, r->region.height, r->region.x, r->region.y, r->mode);
+    si(a, sizeof a, r->wafer_time_s, "s");
+    si(b, sizeof b, r->clock_hz, "Hz");
+    fprintf(f, "  cycles           %" PRIu64 " (%s at %s)\n", s->cycles, a, b);
+    si(a, sizeof a, r->useful_flops, "FLOP");
+    si(b, sizeof b, r->useful_flops_per_s, "FLOP/s");
+    fprintf(f, "  useful work      %s, %s at the modeled clock\n", a, b);
+    fprintf(f, "  wavelets         %" PRIu64 " sent, %" PRIu64 " received, %" PRIu64 " hops\n",
+            s->wavelets_sent, s->wavelets_received, s->hops);
+    fprintf(f, "  link utilisation mean %.4f, max %.4f (PE (%d,%d) port %s)\n", r->link_util_mean,
+            r->link_util_max, s->link_max_x, s->link_max_y, port_names[s->link_max_port & 3]);
+    fprintf(f, "  PE busy          %.4f of PE-cycles, %" PRIu64 " tasks\n", r->busy_fraction, s->tasks_run);
+    fprintf(f, "  SRAM high-water  %u of %u bytes (PE (%d,%d))\n", s->sram_max, r->sram_bytes,
+            s->sram_max_x, s->sram_max_y);
+    si(a, sizeof a, r->energy_j, "J");
+    fprintf(f, "  energy           %s (compute %.3g, fabric %.3g, SRAM %.3g, static %.3g J)\n", a,
+            r->energy_compute_j, r->energy_fabric_j, r->energy_sram_j, r->energy_static_j);
+    si(a, sizeof a, r->pe_cycles_per_core_s, "PE-cycles/core-s");
+    si(b, sizeof b, r->hops_per_s, "hops/s");
+    si(c, sizeof c, r->overhead_per_pe, "B/PE");
+    fprintf(f, "  emulator         %.3f s wall (%.3f setup, %.3f run), %d rank(s) x %d thread(s)\n",
+            r->wall_s, r->setup_s, r->run_s, r->ranks, r->threads);
+    fprintf(f, "                   %s, %s, overhead %s, %" PRIu64 " of %" PRIu64 " cycles stepped\n",
+            a, b, c, s->cycles_stepped, s->cycles);
+    if (r->verify >= 0)
+        fprintf(f, "  verify           %s (max abs error %.3g, tolerance %.3g)\n",
+                r->verify ? "PASSED" : "FAILED", r->max_abs_err, r->tolerance);
+    fprintf(f, "  digest           %016" PRIx64 "\n", r->digest);
+}
+
+static void json_machine(wse_json *j, const wse_report *r)
+{
+    const wse_engine_stats *s = &r->st;
+    wse_json_uint(j, "cycles", s->cycles);
+    wse_json_num(j, "clock_hz", r->clock_hz);
+    wse_json_num(j, "wafer_time_s", r->wafer_time_s);
+    wse_json_num(j, "useful_flops", r->useful_flops);
+    wse_json_num(j, "useful_flops_per_s", r->useful_flops_per_s);
+    wse_json_uint(j, "counted_flops", s->flops);
+    wse_json_uint(j, "wavelets_sent", s->wavelets_sent);
+    wse_json_uint(j, "wavelets_received", s->wavelets_received);
+    wse_json_uint(j, "wavelet_hops", s->hops);
+    wse_json_object_begin(j, "link_utilisation");
+    wse_json_num(j, "mean", r->link_util_mean);
+    wse_json_num(j, "max", r->link_util_max);
+    wse_json_int(j, "max_x", s->link_max_x);
+    wse_json_int(j, "max_y", s->link_max_y);
+    wse_json_str(j, "max_port", port_names[s->link_max_port & 3]);
+    wse_json_object_end(j);
+    wse_json_num(j, "pe_busy_fraction", r->busy_fraction);
+    wse_json_uint(j, "tasks_run", s->tasks_run);
+    wse_json_object_begin(j, "sram");
+    wse_json_uint(j, "high_water_bytes", s->sram_max);
+    wse_json_uint(j, "budget_bytes", r->sram_bytes);
+    wse_json_int(j, "x", s->sram_max_x);
+    wse_json_int(j, "y", s->sram_max_y);
+    wse_json_object_end(j);
+    wse_json_object_begin(j, "energy_j");
+    wse_json_num(j, "total", r->energy_j);
+    wse_json_num(j, "compute", r->energy_compute_j);
+    wse_json_num(j, "fabric", r->energy_fabric_j);
+    wse_json_num(j, "sram", r->energy_sram_j);
+    wse_json_num(j, "static", r->energy_static_j);
+    wse_json_object_end(j);
+}
+
+static void json_emulator(wse_json *j, const wse_report *r)
+{
+    wse_json_object_begin(j, "emulator");
+    wse_json_num(j, "wall_s", r->wall_s);
+    wse_json_num(j, "setup_s", r->setup_s);
+    wse_json_num(j, "run_s", r->run_s);
+    wse_json_int(j, "ranks", r->ranks);
+    wse_json_int(j, "threads", r->threads);
+    wse_json_num(j, "pe_cycles_per_core_s", r->pe_cycles_per_core_s);
+    wse_json_num(j, "hops_per_s", r->hops_per_s);
+    wse_json_uint(j, "halo_bytes", r->halo_bytes);
+    wse_json_uint(j, "halo_messages", r->halo_messages);
+    wse_json_num(j, "load_imbalance", r->load_imbalance);
+    wse_json_uint(j, "pe_visits", r->st.pe_visits);
+    wse_json_uint(j, "cycles_stepped", r->st.cycles_stepped);
+    wse_json_uint(j, "overhead_bytes", r->overhead_bytes);
+    wse_json_num(j, "overhead_bytes_per_pe", r->overhead_per_pe);
+    wse_json_object_end(j);
+}
+
+int wse_report_json(const wse_report *r, FILE *f)
+{
+    wse_json j;
+    char digest[32];
+    wse_json_init(&j, f);
+    wse_json_object_begin(&j, NULL);
+    wse_json_str(&j, "job", r->job);
+    wse_json_str(&j, "program", r->program);
+    wse_json_str(&j, "topology", r->topology);
+    wse_json_str(&j, "mode", r->mode ? r->mode : "exact");
+    wse_json_object_begin(&j, "region");
+    wse_json_int(&j, "x", r->region.x);
+    wse_json_int(&j, "y", r->region.y);
+    wse_json_int(&j, "width", r->region.width);
+    wse_json_int(&j, "height", r->region.height);
+    wse_json_uint(&j, "pes", r->st.pes);
+    wse_json_object_end(&j);
+    json_machine(&j, r);
+    json_emulator(&j, r);
+    if (r->verify >= 0) {
+        wse_json_object_begin(&j, "verify");
+        wse_json_bool(&j, "passed", r->verify);
+        wse_json_num(&j, "max_abs_error", r->max_abs_err);
+        wse_json_num(&j, "tolerance", r->tolerance);
+        wse_json_object_end(&j);
+    }
+    wse_json_array_begin(&j, "outputs");
+    for (int i = 0; i < r->n_outputs; i++)
+        wse_json_str(&j, NULL, r->outputs[i]);
+    wse_json_array_end(&j);
+    snprintf(digest, sizeof digest, "%016" PRIx64, r->digest);
+    wse_json_str(&j, "digest", digest);
+    wse_json_object_end(&j);
+    fputc('\n', f);
+    return ferror(f) ? WSE_EIO : 0;
+}

@@ -1,0 +1,119 @@
+#!/bin/bash
+# tests/cli.sh WSEMU SOURCE_DIR - the command-line contract, end to end:
+# exit statuses, the golden one-line error for every bad input in the
+# corpus, --set/--out/--topology, output files and the report.
+set -u
+WSEMU=$1
+SRC=$2
+PY=/usr/bin/python3
+cd "$SRC" || exit 1
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+passes=0
+
+ok()   { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect STATUS CMD... : run, check the exit status, keep stdout/stderr
+expect() {
+    local want=$1; shift
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "'$*' exited $got, expected $want; stderr: $(head -c 400 "$TMP/err")"
+        return 1
+    fi
+    ok
+}
+
+# --- help, version, usage errors
+expect 0 "$WSEMU" --version && grep -q '^wsemu [0-9]' "$TMP/out" || fail "--version output"
+expect 0 "$WSEMU" --help && grep -q 'usage: wsemu run JOB.yaml' "$TMP/out" || fail "--help output"
+expect 2 "$WSEMU"
+expect 2 "$WSEMU" frobnicate
+expect 2 "$WSEMU" run jobs/heat2d.yaml --bogus
+expect 2 "$WSEMU" run
+expect 0 "$WSEMU" programs && grep -q '^heat2d:' "$TMP/out" || fail "programs listing"
+
+# --- the golden corpus: every bad job and topology gives its exact line
+for f in jobs/invalid/*.yaml; do
+    expect 2 "$WSEMU" check "$f" || continue
+    if ! diff -q <(cat "$TMP/err") "${f%.yaml}.err" >/dev/null; then
+        fail "$f: stderr differs from ${f%.yaml}.err: $(cat "$TMP/err")"
+    fi
+done
+for f in topologies/invalid/*.yaml; do
+    expect 2 "$WSEMU" check jobs/heat2d.yaml --topology "$f" || continue
+    if ! diff -q <(cat "$TMP/err") "${f%.yaml}.err" >/dev/null; then
+        fail "$f: stderr differs from ${f%.yaml}.err: $(cat "$TMP/err")"
+    fi
+done
+[ "$(ls jobs/invalid/*.yaml topologies/invalid/*.yaml | wc -l)" -ge 25 ] || fail "corpus has fewer than 25 cases"
+
+# --- semantic errors found before the first cycle
+expect 2 "$WSEMU" check jobs/heat2d.yaml --set params.tile_w=256 --set params.tile_h=256 &&
+    grep -qE "PE \(0,0\): program 'heat2d' needs [0-9]+ bytes of SRAM .* but a PE has 49152" "$TMP/err" || fail "SRAM over budget message: $(cat "$TMP/err")"
+expect 2 "$WSEMU" check jobs/heat2d.yaml --set program=nosuch &&
+    grep -q "unknown program 'nosuch'" "$TMP/err" || fail "unknown program message"
+expect 2 "$WSEMU" check jobs/heat2d.yaml --set params.steps=abc &&
+    grep -q '^--set params.steps: error:' "$TMP/err" || fail "bad --set message: $(cat "$TMP/err")"
+expect 2 "$WSEMU" check jobs/heat2d.yaml --set params.nosuch=1 &&
+    grep -q "nosuch" "$TMP/err" || fail "unknown param message"
+expect 2 "$WSEMU" check jobs/heat2d.yaml --set region.width=65 &&
+    grep -q "does not fit" "$TMP/err" || fail "region misfit message: $(cat "$TMP/err")"
+expect 0 "$WSEMU" check jobs/heat2d.yaml && grep -q 'OK' "$TMP/out" || fail "check OK output"
+
+# --- a run with --out: outputs, report, digest
+expect 0 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --set params.steps=5 --out "$TMP/o1" || true
+grep -q 'verify           PASSED' "$TMP/out" || fail "verify not PASSED: $(cat "$TMP/out")"
+d1=$(awk '/digest/ {print $2}' "$TMP/out")
+[ -f "$TMP/o1/u.npy" ] && [ -f "$TMP/o1/report.json" ] || fail "output files missing"
+ls "$TMP/o1" | grep -q tmp && fail "temporary files left in output directory"
+if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then
+    "$PY" - "$TMP/o1" "$d1" <<'EOF' || fail "output check in python"
+import json, sys, numpy as np
+d, digest = sys.argv[1], sys.argv[2]
+u = np.load(d + "/u.npy")
+assert u.shape == (64, 64) and u.dtype == np.float32, (u.shape, u.dtype)
+r = json.load(open(d + "/report.json"))
+assert r["digest"] == digest, (r["digest"], digest)
+assert r["verify"]["passed"] is True and r["verify"]["max_abs_error"] == 0.0
+assert r["region"]["pes"] == 64 and r["cycles"] > 0 and r["wavelet_hops"] > 0
+assert 0 < r["link_utilisation"]["mean"] <= r["link_utilisation"]["max"] <= 1
+assert r["sram"]["high_water_bytes"] <= r["sram"]["budget_bytes"]
+assert u.std() > 0
+EOF
+fi
+# the same run again: the same digest; JSON on stdout parses
+expect 0 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --set params.steps=5 --json
+if [ -x "$PY" ]; then
+    d2=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])' <"$TMP/out")
+    [ "$d1" = "$d2" ] || fail "digest not reproducible: $d1 vs $d2"
+fi
+
+# --- a failed run leaves no valid-looking output
+expect 1 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --set max_cycles=50 --out "$TMP/o2" &&
+    grep -q 'cycle limit' "$TMP/err" || fail "cycle limit message: $(cat "$TMP/err")"
+[ -e "$TMP/o2/u.npy" ] || [ -e "$TMP/o2/report.json" ] && fail "failed run left output files"
+
+# --- inputs from a file round-trip through --out
+if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then
+    "$PY" -c "import numpy as np; np.save('$TMP/u0.npy', np.load('$TMP/o1/u.npy'))"
+    cat >"$TMP/job.yaml" <<EOF
+topology: 8x8
+program: heat2d
+params: {tile_w: 8, tile_h: 8, steps: 3}
+inputs:
+  u0: {file: u0.npy}
+outputs: [u]
+verify: true
+EOF
+    expect 0 "$WSEMU" run "$TMP/job.yaml" --quiet
+    [ -s "$TMP/out" ] && fail "--quiet printed something"
+    "$PY" -c "import numpy as np; np.save('$TMP/u0.npy', np.zeros((3,3), np.float32))"
+    expect 2 "$WSEMU" check "$TMP/job.yaml" && grep -q 'shape' "$TMP/err" || fail "wrong input shape message: $(cat "$TMP/err")"
+fi
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,58 @@
+/*
+ * tests/probe.h - a toy topology and a configurable probe program for
+ * engine tests, so each case states its fabric, routes and timings inline.
+ */
+#ifndef WSE_TEST_PROBE_H
+#define WSE_TEST_PROBE_H
+
+#include <stdint.h>
+#include "wse/engine.h"
+
+#define PROBE_MAX_LOG 64
+
+/* What one PE does.  Set per PE by the scenario function. */
+typedef struct probe_state {
+    uint32_t log_n;                     /* entries in log */
+    uint64_t log_cycle[PROBE_MAX_LOG];  /* cycle each event happened */
+    uint32_t log_value[PROBE_MAX_LOG];  /* payload or task id */
+    uint32_t expect;                    /* tasks to run (data or local) before finishing */
+    uint32_t charge;                    /* extra cycles each data task costs */
+    uint32_t out_words[PROBE_MAX_LOG];  /* source data for fabout */
+    uint32_t in_words[PROBE_MAX_LOG];   /* fabin destination */
+    int32_t send_color, send_n, second_task;
+    uint32_t flags;
+    int32_t unblock_by, unblock_target;  /* 0 = none, else task id + 1 */
+    int32_t vec_task, vec_n;             /* task id + 1 running a vector op */
+    uint32_t data_colors;                /* colors bound as data tasks */
+    float vec[256];
+} probe_state;
+
+typedef struct probe_params {
+    /* Called from setup for every PE: configure routes, tasks and state. */
+    void (*scenario)(wse_pe *pe, probe_state *s, const struct probe_params *p);
+    int n;               /* words to send */
+    int arg;             /* scenario-specific */
+} probe_params;
+
+extern const wse_program probe_program;
+
+/* A small topology with round numbers: queue_depth and latency given. */
+wse_topology probe_topology(int width, int height, int depth, int latency);
+
+/* Run a scenario on a width x height region; returns the engine (caller
+ * destroys) and the run's return code in *rc. */
+wse_engine *probe_run(const wse_topology *t, int width, int height,
+                      const probe_params *p, int *rc, wse_error *err);
+
+/* Record an event in the PE's log, with the cycle the current task
+ * started. */
+void probe_log(wse_pe *pe, probe_state *s, uint32_t value);
+
+/* Bind a data task for color and remember it is one. */
+void probe_bind_data(wse_pe *pe, probe_state *s, int color);
+
+/* Task ids the probe uses. */
+enum { PROBE_T_START = 40, PROBE_T_SECOND = 41, PROBE_T_DONE = 42,
+       PROBE_T_LOGGER = 43 };
+
+#endif
