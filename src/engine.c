@@ -128,17 +128,49 @@ static const int dx[4] = { 0, 1, 0, -1 };   /* N E S W */
 static const int dy[4] = { -1, 0, 1, 0 };
 static const char *const port_name[6] = { "N", "E", "S", "W", "RAMP", "router" };
 
-/* Local index of the neighbour of pe through port d, or WSE_NONE. */
-static uint32_t neighbour(const wse_engine *e, uint32_t pe, int d)
+/* Region-relative coordinates of owned PE pe. */
+static inline void pe_coords(const wse_engine *e, uint32_t pe, int *x, int *y)
 {
-    int x = (int)(pe % (uint32_t)e->region.width) + dx[d];
-    int y = (int)(pe / (uint32_t)e->region.width) + dy[d];
-    if (x < 0 || y < 0 || x >= e->region.width || y >= e->region.height)
-        return WSE_NONE;
-    return (uint32_t)y * (uint32_t)e->region.width + (uint32_t)x;
+    *x = e->shard.x + (int)(pe % (uint32_t)e->shard.width);
+    *y = e->shard.y + (int)(pe / (uint32_t)e->shard.width);
 }
 
-/* The PE that pushes into queue q of PE pe (whose credits q's pops return). */
+enum { NB_LOCAL = 0, NB_OFF = 1, NB_REMOTE = 2 };
+
+/* Where region-relative (x, y) is: owned here, off the region, or owned
+ * by a neighbour shard. */
+static inline int where(const wse_engine *e, int x, int y)
+{
+    if (x < 0 || y < 0 || x >= e->region.width || y >= e->region.height)
+        return NB_OFF;
+    x -= e->shard.x;
+    y -= e->shard.y;
+    if (x < 0 || y < 0 || x >= e->shard.width || y >= e->shard.height)
+        return NB_REMOTE;
+    return NB_LOCAL;
+}
+
+/* Local index of the neighbour of pe through port d, or WSE_NONE if it is
+ * not owned here. */
+static uint32_t neighbour(const wse_engine *e, uint32_t pe, int d)
+{
+    int x, y;
+    pe_coords(e, pe, &x, &y);
+    x += dx[d];
+    y += dy[d];
+    if (where(e, x, y) != NB_LOCAL)
+        return WSE_NONE;
+    return (uint32_t)(y - e->shard.y) * (uint32_t)e->shard.width + (uint32_t)(x - e->shard.x);
+}
+
+static int is_remote(const wse_engine *e, uint32_t pe, int d)
+{
+    int x, y;
+    pe_coords(e, pe, &x, &y);
+    return where(e, x + dx[d], y + dy[d]) == NB_REMOTE;
+}
+
+/* The owned PE that pushes into queue q of PE pe, or WSE_NONE. */
 static uint32_t upstream(const wse_engine *e, uint32_t pe, const wse_queue *q)
 {
     return q->port < 4 ? neighbour(e, pe, q->port) : pe;
@@ -152,13 +184,16 @@ static uint32_t downstream(const wse_engine *e, uint32_t pe, int port)
 
 static int pe_xy(const wse_engine *e, uint32_t pe, int *y)
 {
-    *y = (int)(pe / (uint32_t)e->region.width);
-    return (int)(pe % (uint32_t)e->region.width);
+    int x;
+    pe_coords(e, pe, &x, y);
+    return x;
 }
 
 int wse__engine_fail(wse_engine *e, uint32_t pe, int code, const char *fmt, ...)
 {
     char msg[768];
+    if (pe != WSE_NONE && (pe & WSE_HALO_PE))
+        return code;        /* the shard owning that PE reports it */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -262,6 +297,75 @@ void wse__engine_wake(wse_engine *e, uint32_t pe, uint64_t cycle)
         heap_push(e, cycle, pe);
 }
 
+/* Wake between windows, when cycle may be the coming one itself. */
+static void wake_between(wse_engine *e, uint32_t pe, uint64_t cycle)
+{
+    if (cycle < e->now)
+        cycle = e->now;
+    if (cycle - e->now < WSE_RING)
+        bitset_set(&e->ring[cycle % WSE_RING], pe);
+    else
+        heap_push(e, cycle, pe);
+}
+
+/* ------------------------------------------------------------ events */
+
+static int ev_append(wse_engine *e, int side, uint64_t cycle, uint32_t pos, uint32_t word)
+{
+    wse_evbuf *b = &e->out[side];
+    if (b->n == b->cap) {
+        uint32_t cap = b->cap ? b->cap * 2 : 256;
+        wse_event *v = realloc(b->ev, (uint64_t)cap * sizeof *v);
+        if (!v) {
+            e->failed = 1;
+            return wse_error_set(e->err, WSE_ENOMEM, NULL, 0, 0, "out of memory for halo events");
+        }
+        b->ev = v;
+        b->cap = cap;
+    }
+    b->ev[b->n].cycle = cycle;
+    b->ev[b->n].pos = pos;
+    b->ev[b->n].word = word;
+    b->n++;
+    return 0;
+}
+
+/* Position of owned queue qi in side's list of remotely fed queues. */
+static uint32_t bq_pos(const wse_engine *e, int side, uint32_t qi)
+{
+    uint32_t lo = 0, hi = e->bq_n[side];
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (e->bq[side][mid].q < qi)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* After popping queue qi of PE pe at t: the producer gets its credit back
+ * L cycles later, here or, across a shard edge, through an event. */
+static void popped(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
+{
+    const wse_queue *q = &e->q[qi];
+    if (q->port < 4 && is_remote(e, pe, q->port)) {
+        ev_append(e, q->port, t, bq_pos(e, q->port, qi) | WSE_EVENT_POP, 0);
+        return;
+    }
+    wse__engine_wake(e, upstream(e, pe, q), t + (uint64_t)e->latency);
+}
+
+/* After pushing word into queue tg from PE pe's output port at t. */
+static void pushed(wse_engine *e, uint32_t pe, int port, uint32_t tg, uint32_t word, uint64_t t)
+{
+    if (tg < e->nq_own) {
+        wse__engine_wake(e, downstream(e, pe, port), t + (uint64_t)e->latency);
+        return;
+    }
+    ev_append(e, port, t, tg - e->ghost_first[port], word);
+}
+
 /* ------------------------------------------------------------ SRAM arena */
 
 uint8_t *wse__engine_sram(const wse_engine *e, uint32_t pe)
@@ -324,18 +428,31 @@ static void arena_close(wse_engine *e, uint32_t pe)
 
 /* ------------------------------------------------------------ routes */
 
+static int route_push(wse_engine *e, wse_route **v, uint64_t *n, uint64_t *cap)
+{
+    if (*n == *cap) {
+        uint64_t c = *cap ? *cap * 2 : 4096;
+        wse_route *r = realloc(*v, c * sizeof *r);
+        if (!r) {
+            e->failed = 1;
+            return wse_error_set(e->err, WSE_ENOMEM, NULL, 0, 0, "out of memory for routes");
+        }
+        *v = r;
+        *cap = c;
+    }
+    (*n)++;
+    return 0;
+}
+
 int wse__engine_route_add(wse_engine *e, uint32_t pe, int color, unsigned rx,
                           unsigned tx)
 {
-    if (e->nroutes == e->routes_cap) {
-        uint64_t cap = e->routes_cap ? e->routes_cap * 2 : 4096;
-        wse_route *r = realloc(e->routes, cap * sizeof *r);
-        if (!r)
-            return wse__engine_fail(e, pe, WSE_ENOMEM, "out of memory for routes");
-        e->routes = r;
-        e->routes_cap = cap;
-    }
-    wse_route *r = &e->routes[e->nroutes++];
+    int halo = (pe & WSE_HALO_PE) != 0;
+    int rc = halo ? route_push(e, &e->hroutes, &e->nhroutes, &e->hroutes_cap)
+                  : route_push(e, &e->routes, &e->nroutes, &e->routes_cap);
+    if (rc)
+        return rc;
+    wse_route *r = halo ? &e->hroutes[e->nhroutes - 1] : &e->routes[e->nroutes - 1];
     r->pe = pe;
     r->color = (uint8_t)color;
     r->rx = (uint8_t)rx;
@@ -383,14 +500,106 @@ uint32_t wse__engine_ramp_queue(const wse_engine *e, uint32_t pe, int color)
     return find_queue(e, pe, color, WSE_PORT_RAMP);
 }
 
+/* Offset along side s of the halo PE next to owned PE pe. */
+static uint32_t side_offset(const wse_engine *e, uint32_t pe, int s)
+{
+    return (s == WSE_PORT_N || s == WSE_PORT_S) ? pe % (uint32_t)e->shard.width
+                                                : pe / (uint32_t)e->shard.width;
+}
+
 static uint32_t resolve_target(const wse_engine *e, uint32_t pe, int color, int port)
 {
     if (port == WSE_PORT_RAMP)
         return find_queue(e, pe, color, WSE_PORT_ROUTER);
+    if (is_remote(e, pe, port)) {
+        uint32_t o = side_offset(e, pe, port);
+        for (uint32_t g = e->ghost_at[port][o]; g < e->ghost_at[port][o + 1]; g++)
+            if (e->q[g].color == color)
+                return g;
+        return WSE_NONE;
+    }
     uint32_t n = neighbour(e, pe, port);
     if (n == WSE_NONE)
         return WSE_NONE;
     return find_queue(e, n, color, (port + 2) % 4);
+}
+
+static uint32_t side_len(const wse_engine *e, int s)
+{
+    return (uint32_t)((s == WSE_PORT_N || s == WSE_PORT_S) ? e->shard.width : e->shard.height);
+}
+
+/* Owned PE next to the halo PE at offset o of side s. */
+static uint32_t side_pe(const wse_engine *e, int s, uint32_t o)
+{
+    uint32_t w = (uint32_t)e->shard.width, h = (uint32_t)e->shard.height;
+    switch (s) {
+    case WSE_PORT_N: return o;
+    case WSE_PORT_S: return (h - 1) * w + o;
+    case WSE_PORT_E: return o * w + w - 1;
+    default: return o * w;
+    }
+}
+
+/* Ghost queues: for each halo PE, in side then offset order, one per route
+ * that accepts wavelets from the port facing this shard.  They hold the
+ * producer's view (credits) of a neighbour shard's queue. */
+static int make_ghosts(wse_engine *e, uint32_t *qi)
+{
+    uint64_t i = 0;
+    for (int s = 0; s < 4; s++) {
+        uint32_t len = side_len(e, s);
+        e->ghost_at[s] = calloc(len + 1, sizeof *e->ghost_at[s]);
+        if (!e->ghost_at[s])
+            return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory for ghosts");
+        e->ghost_first[s] = *qi;
+        int facing = (s + 2) % 4;
+        for (uint32_t o = 0; o < len; o++) {
+            e->ghost_at[s][o] = *qi;
+            for (; i < e->nhroutes && e->hroutes[i].pe == (WSE_HALO_PE | ((uint32_t)s << 24) | o); i++) {
+                const wse_route *r = &e->hroutes[i];
+                if (!(r->rx & (1u << facing)))
+                    continue;
+                wse_queue *q = &e->q[*qi];
+                memset(q, 0, sizeof *q);
+                q->color = r->color;
+                q->port = (uint8_t)facing;
+                q->kind = Q_GHOST;
+                q->tx = WSE_NONE;
+                e->ghost_pe[*qi - e->nq_own] = side_pe(e, s, o);
+                (*qi)++;
+            }
+        }
+        e->ghost_at[s][len] = *qi;
+        e->ghost_n[s] = *qi - e->ghost_first[s];
+    }
+    return 0;
+}
+
+/* Owned queues fed from a neighbour shard, per side, in queue order. */
+static int make_bq(wse_engine *e)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t n[4] = { 0, 0, 0, 0 };
+        for (uint32_t pe = 0; pe < e->npe; pe++)
+            for (uint32_t k = e->pe[pe].q_first; k < e->pe[pe].q_first + e->pe[pe].nq; k++) {
+                int port = e->q[k].port;
+                if (port >= 4 || !is_remote(e, pe, port))
+                    continue;
+                if (pass == 1) {
+                    e->bq[port][n[port]].q = k;
+                    e->bq[port][n[port]].pe = pe;
+                }
+                n[port]++;
+            }
+        for (int s = 0; s < 4 && pass == 0; s++) {
+            e->bq_n[s] = n[s];
+            e->bq[s] = calloc(n[s] ? n[s] : 1, sizeof *e->bq[s]);
+            if (!e->bq[s])
+                return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory for edge queues");
+        }
+    }
+    return 0;
 }
 
 static void make_queues(wse_engine *e, const wse_route *r, uint32_t *qi)
@@ -420,7 +629,13 @@ static void make_queues(wse_engine *e, const wse_route *r, uint32_t *qi)
 static int resolve_routes(wse_engine *e)
 {
     sort_routes(e->routes, e->nroutes);
-    uint64_t nq = 0, nm = 0;
+    sort_routes(e->hroutes, e->nhroutes);
+    uint64_t nq = 0, nm = 0, ng = 0;
+    for (uint64_t i = 0; i < e->nhroutes; i++) {
+        int s = (int)((e->hroutes[i].pe >> 24) & 3);
+        if (e->hroutes[i].rx & (1u << ((s + 2) % 4)))
+            ng++;
+    }
     for (uint64_t i = 0; i < e->nroutes; i++) {
         const wse_route *r = &e->routes[i];
         if (i > 0 && r->pe == e->routes[i - 1].pe && r->color == e->routes[i - 1].color)
@@ -430,13 +645,16 @@ static int resolve_routes(wse_engine *e)
         if (popc32(r->tx) > 1 && r->tx != WSE_RAMP)
             nm += popc32(r->tx);
     }
-    if (nq >= WSE_NONE || nm >= WSE_NONE)
+    if (nq + ng >= WSE_NONE || nm >= WSE_NONE)
         return wse__engine_fail(e, 0, WSE_ENOMEM, "too many queues in one shard");
-    e->nq = (uint32_t)nq;
+    e->nq_own = (uint32_t)nq;
+    e->nq = (uint32_t)(nq + ng);
+    nq += ng;
     e->q = wse__alloc_big((nq ? nq : 1) * sizeof *e->q);
     e->slots = wse__alloc_big((nq ? nq * (uint64_t)e->depth : 1) * sizeof *e->slots);
     e->mcast = wse__alloc_big((nm ? nm : 1) * sizeof *e->mcast);
-    if (!e->q || !e->slots || !e->mcast)
+    e->ghost_pe = calloc(ng ? ng : 1, sizeof *e->ghost_pe);
+    if (!e->q || !e->slots || !e->mcast || !e->ghost_pe)
         return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory for %llu queues",
                                 (unsigned long long)nq);
     uint32_t qi = 0;
@@ -447,6 +665,8 @@ static int resolve_routes(wse_engine *e)
             make_queues(e, &e->routes[i], &qi);
         e->pe[pe].nq = (uint16_t)(qi - e->pe[pe].q_first);
     }
+    if (make_ghosts(e, &qi) || make_bq(e))
+        return e->err->code;
     for (uint32_t pe = 0; pe < e->npe; pe++)
         for (uint32_t k = e->pe[pe].q_first; k < e->pe[pe].q_first + e->pe[pe].nq; k++) {
             wse_queue *q = &e->q[k];
@@ -464,6 +684,9 @@ static int resolve_routes(wse_engine *e)
     free(e->routes);
     e->routes = NULL;
     e->nroutes = e->routes_cap = 0;
+    free(e->hroutes);
+    e->hroutes = NULL;
+    e->nhroutes = e->hroutes_cap = 0;
     return 0;
 }
 
@@ -527,6 +750,7 @@ static int setup_pe(wse_engine *e, uint32_t idx)
     if (arena_place(e, idx) != 0)
         return wse__engine_fail(e, idx, WSE_ENOMEM, "out of memory for SRAM");
     struct wse_pe h = { .e = e, .idx = idx, .now = 0, .charged = 0, .in_setup = 1 };
+    pe_coords(e, idx, &h.x, &h.y);
     void *state = pe_alloc(&h, e->prog->state_size);
     int rc = e->failed ? WSE_EPROGRAM : e->prog->setup(&h, state);
     if (rc != 0 && !e->failed)
@@ -546,13 +770,47 @@ static int setup_pe(wse_engine *e, uint32_t idx)
     return e->failed ? e->err->code : 0;
 }
 
+/* Run setup on the neighbour shards' PEs along each side, keeping only
+ * their routes: that is how this shard learns which of their queues its
+ * edge PEs feed. */
+static int setup_halo(wse_engine *e)
+{
+    e->hsram = calloc(1, e->topo.sram_bytes);
+    if (!e->hsram)
+        return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory");
+    for (int s = 0; s < 4; s++) {
+        uint32_t len = side_len(e, s);
+        for (uint32_t o = 0; o < len && !e->failed; o++) {
+            int x, y;
+            pe_coords(e, side_pe(e, s, o), &x, &y);
+            x += dx[s];
+            y += dy[s];
+            if (where(e, x, y) != NB_REMOTE)
+                continue;
+            struct wse_pe h = { .e = e, .idx = WSE_HALO_PE | ((uint32_t)s << 24) | o,
+                                .x = x, .y = y, .halo = 1, .in_setup = 1 };
+            memset(e->hsram, 0, e->topo.sram_bytes);
+            void *state = pe_alloc(&h, e->prog->state_size);
+            if (state)
+                e->prog->setup(&h, state);
+        }
+    }
+    free(e->hsram);
+    e->hsram = NULL;
+    return e->failed ? e->err->code : 0;
+}
+
 int wse_engine_create(const wse_topology *topo, const wse_program *prog,
-                      const void *params, wse_rect r, wse_engine **out,
-                      wse_error *err)
+                      const void *params, wse_rect r, const wse_rect *shard,
+                      wse_engine **out, wse_error *err)
 {
     *out = NULL;
-    if (r.width <= 0 || r.height <= 0 || (uint64_t)r.width * (uint64_t)r.height >= WSE_NONE)
-        return wse_error_set(err, WSE_EINVAL, NULL, 0, 0, "bad region %dx%d", r.width, r.height);
+    wse_rect sh = shard ? *shard : (wse_rect){ 0, 0, r.width, r.height };
+    if (r.width <= 0 || r.height <= 0 || sh.width <= 0 || sh.height <= 0 || sh.x < 0 ||
+        sh.y < 0 || sh.x + sh.width > r.width || sh.y + sh.height > r.height ||
+        (uint64_t)sh.width * (uint64_t)sh.height >= (1u << 30))
+        return wse_error_set(err, WSE_EINVAL, NULL, 0, 0, "bad region %dx%d or shard %dx%d at (%d,%d)",
+                             r.width, r.height, sh.width, sh.height, sh.x, sh.y);
     wse_engine *e = calloc(1, sizeof *e);
     if (!e)
         return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory");
@@ -562,7 +820,8 @@ int wse_engine_create(const wse_topology *topo, const wse_program *prog,
     e->topo = *topo;
     e->prog = prog;
     e->region = r;
-    e->npe = (uint32_t)r.width * (uint32_t)r.height;
+    e->shard = sh;
+    e->npe = (uint32_t)sh.width * (uint32_t)sh.height;
     e->depth = topo->queue_depth;
     e->latency = topo->hop_latency_cycles;
     e->chunk_bytes = topo->sram_bytes > CHUNK_BYTES ? topo->sram_bytes : CHUNK_BYTES;
@@ -586,7 +845,7 @@ int wse_engine_create(const wse_topology *topo, const wse_program *prog,
     for (uint32_t i = 0; i < e->npe; i++)
         if ((rc = setup_pe(e, i)) != 0)
             goto fail;
-    if ((rc = resolve_routes(e)) != 0)
+    if ((rc = setup_halo(e)) != 0 || (rc = resolve_routes(e)) != 0)
         goto fail;
     e->err = NULL;
     *out = e;
@@ -605,6 +864,14 @@ void wse_engine_destroy(wse_engine *e)
     for (uint32_t i = 0; i < e->nchunks; i++)
         free(e->chunks[i]);
     free(e->chunks);
+    free(e->hroutes);
+    free(e->hsram);
+    free(e->ghost_pe);
+    for (int s = 0; s < 4; s++) {
+        free(e->ghost_at[s]);
+        free(e->bq[s]);
+        free(e->out[s].ev);
+    }
     for (uint32_t i = 0; i < e->nscratch; i++)
         free(e->scratch[i]);
     free(e->scratch);
@@ -669,13 +936,13 @@ static int route_one(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, ui
         k++;
     }
     uint32_t word = q_pop(e, qi);
-    wse__engine_wake(e, upstream(e, pe, q), t + (uint64_t)e->latency);
+    popped(e, pe, qi, t);
     wse_pecount *c = &e->cnt[pe];
     for (int k = 0, port = 0; k < ntg; port++) {
         if (!(q->txports & (1u << port)))
             continue;
         q_push(e, tg[k], word);
-        wse__engine_wake(e, downstream(e, pe, port), t + (uint64_t)e->latency);
+        pushed(e, pe, port, tg[k], word, t);
         if (port < 4) {
             c->link_out[port]++;
             e->st.hops++;
@@ -706,7 +973,7 @@ static uint32_t ce_ready_queue(wse_engine *e, uint32_t pe, int color, uint64_t t
 static uint32_t ce_take(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
 {
     uint32_t w = q_pop(e, qi);
-    wse__engine_wake(e, upstream(e, pe, &e->q[qi]), t + (uint64_t)e->latency);
+    popped(e, pe, qi, t);
     e->cnt[pe].received++;
     e->st.wavelets_received++;
     return w;
@@ -961,52 +1228,142 @@ static int report_deadlock(wse_engine *e, uint64_t t)
                          (unsigned long long)t, e->unfinished, e->npe, msg);
 }
 
-int wse_engine_run(wse_engine *e, uint64_t max_cycles, wse_error *err)
+uint64_t wse_engine_next(const wse_engine *e)
+{
+    if (e->ring[e->now % WSE_RING].count)
+        return e->now;
+    return next_wake(e, e->now);
+}
+
+int wse_engine_advance(wse_engine *e, uint64_t end, wse_error *err)
 {
     wse_error local;
     wse_error_clear(&local);
     e->err = err ? err : &local;
-    double last = now_s();
-    uint64_t t = e->now, last_active = e->now;
     e->running = 1;
-    int rc = 0;
-    for (;;) {
+    uint64_t t = e->now;
+    while (t < end && !e->failed) {
         wse_bitset *cur = &e->ring[t % WSE_RING];
         due_timers(e, cur, t);
         if (cur->count == 0) {
             t = next_wake(e, t);
-            if (t == UINT64_MAX)
-                break;
             continue;
         }
+        if (t >= e->next_sweep)
+            sweep_histories(e, t, e->last_active);
+        e->now = t;
+        visit_all(e, cur, t);
+        e->last_active = t;
+        e->st.cycles_stepped++;
+        t++;
+    }
+    e->now = end;
+    int rc = e->failed ? e->err->code : 0;
+    e->err = NULL;
+    return rc;
+}
+
+const wse_event *wse_engine_outbox(const wse_engine *e, int side, uint32_t *n)
+{
+    *n = e->out[side].n;
+    return e->out[side].ev;
+}
+
+void wse_engine_outbox_clear(wse_engine *e)
+{
+    for (int s = 0; s < 4; s++)
+        e->out[s].n = 0;
+}
+
+uint32_t wse_engine_outbox_max(const wse_engine *e, int side)
+{
+    /* each queue across the edge: at most one push and one pop per cycle */
+    return (e->ghost_n[side] + e->bq_n[side]) * (uint32_t)e->latency;
+}
+
+int wse_engine_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
+                     wse_error *err)
+{
+    uint64_t now = e->now;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t pos = ev[i].pos & ~WSE_EVENT_POP;
+        int pop = (ev[i].pos & WSE_EVENT_POP) != 0;
+        uint64_t age = now - ev[i].cycle;
+        if (ev[i].cycle >= now || age >= 32 ||
+            pos >= (pop ? e->ghost_n[side] : e->bq_n[side]))
+            return wse_error_set(err, WSE_EINVAL, NULL, 0, 0,
+                                 "bad halo event (side %s, position %u, cycle %llu at %llu)",
+                                 port_name[side], pos, (unsigned long long)ev[i].cycle,
+                                 (unsigned long long)now);
+        uint64_t due = ev[i].cycle + (uint64_t)e->latency;
+        if (pop) {
+            uint32_t qi = e->ghost_first[side] + pos;
+            wse_queue *q = &e->q[qi];
+            q_sync(q, now);
+            q->head++;
+            q->pop_hist |= 1u << age;
+            wake_between(e, e->ghost_pe[qi - e->nq_own], due);
+        } else {
+            const wse_bq *b = &e->bq[side][pos];
+            wse_queue *q = &e->q[b->q];
+            q_sync(q, now);
+            e->slots[(uint64_t)b->q * e->depth + q->tail % e->depth] = ev[i].word;
+            q->tail++;
+            q->push_hist |= 1u << age;
+            wake_between(e, b->pe, due);
+        }
+    }
+    return 0;
+}
+
+uint64_t wse_engine_last_active(const wse_engine *e) { return e->last_active; }
+uint32_t wse_engine_unfinished(const wse_engine *e) { return e->unfinished; }
+
+int wse_engine_describe_stuck(const wse_engine *e, char *buf, size_t n, int max)
+{
+    char one[200];
+    int shown = 0;
+    buf[0] = 0;
+    for (uint32_t i = 0; i < e->npe && shown < max; i++) {
+        if (e->pe[i].flags & PE_FINISHED)
+            continue;
+        describe_stuck((wse_engine *)e, i, one, sizeof one);
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "%s%s", shown ? "; " : "", one);
+        shown++;
+    }
+    return shown;
+}
+
+/* One engine alone: windows of one hop latency, skipping idle time. */
+int wse_engine_run(wse_engine *e, uint64_t max_cycles, wse_error *err)
+{
+    double last = now_s();
+    int rc = 0;
+    for (;;) {
+        uint64_t t = wse_engine_next(e);
+        if (t == UINT64_MAX)
+            break;
         if (t >= max_cycles) {
-            rc = wse_error_set(e->err, WSE_ELIMIT, NULL, 0, 0,
+            rc = wse_error_set(err, WSE_ELIMIT, NULL, 0, 0,
                                "cycle limit max_cycles=%llu reached with %u PEs unfinished",
                                (unsigned long long)max_cycles, e->unfinished);
             break;
         }
-        if (t >= e->next_sweep)
-            sweep_histories(e, t, last_active);
         e->now = t;
-        visit_all(e, cur, t);
-        if (e->failed) {
-            rc = e->err->code;
+        if ((rc = wse_engine_advance(e, t + (uint64_t)e->latency, err)) != 0)
             break;
-        }
-        last_active = t;
-        e->st.cycles_stepped++;
-        t++;
-        e->now = t;
-        if (e->progress && (e->st.cycles_stepped & 1023) == 0 && now_s() - last >= e->progress_s) {
+        if (e->progress && now_s() - last >= e->progress_s) {
             last = now_s();
-            e->progress(t, e->progress_arg);
+            e->progress(e->now, e->progress_arg);
         }
     }
-    e->now = last_active;
-    e->st.cycles = last_active;
-    if (rc == 0 && e->unfinished > 0)
-        rc = report_deadlock(e, last_active);
-    e->err = NULL;
+    e->st.cycles = e->last_active;
+    if (rc == 0 && e->unfinished > 0) {
+        e->err = err;
+        rc = report_deadlock(e, e->last_active);
+        e->err = NULL;
+    }
     return rc;
 }
 
@@ -1039,14 +1396,22 @@ void wse_engine_stats_get(const wse_engine *e, wse_engine_stats *s)
 }
 
 wse_rect wse_engine_region(const wse_engine *e) { return e->region; }
+wse_rect wse_engine_shard(const wse_engine *e) { return e->shard; }
+
+/* Local index of region-relative (x, y), or WSE_NONE if not owned. */
+static uint32_t local_index(const wse_engine *e, int x, int y)
+{
+    if (where(e, x, y) != NB_LOCAL)
+        return WSE_NONE;
+    return (uint32_t)(y - e->shard.y) * (uint32_t)e->shard.width + (uint32_t)(x - e->shard.x);
+}
 
 int wse_engine_block(wse_engine *e, int array, int x, int y, wse_array_block *b)
 {
-    if (array < 0 || array >= e->prog->n_arrays || x < 0 || y < 0 ||
-        x >= e->region.width || y >= e->region.height)
+    uint32_t idx = local_index(e, x, y);
+    if (array < 0 || array >= e->prog->n_arrays || idx == WSE_NONE)
         return WSE_EINVAL;
-    uint32_t idx = (uint32_t)y * (uint32_t)e->region.width + (uint32_t)x;
-    struct wse_pe h = { .e = e, .idx = idx, .now = e->now, .charged = 0, .in_setup = 0 };
+    struct wse_pe h = { .e = e, .idx = idx, .x = x, .y = y, .now = e->now };
     memset(b, 0, sizeof *b);
     e->prog->arrays[array].block(&h, wse__engine_sram(e, idx), b);
     return 0;
@@ -1054,9 +1419,8 @@ int wse_engine_block(wse_engine *e, int array, int x, int y, wse_array_block *b)
 
 void *wse_engine_state(wse_engine *e, int x, int y)
 {
-    if (x < 0 || y < 0 || x >= e->region.width || y >= e->region.height)
-        return NULL;
-    return wse__engine_sram(e, (uint32_t)y * (uint32_t)e->region.width + (uint32_t)x);
+    uint32_t idx = local_index(e, x, y);
+    return idx == WSE_NONE ? NULL : wse__engine_sram(e, idx);
 }
 
 uint64_t wse_engine_overhead_bytes(const wse_engine *e)

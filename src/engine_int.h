@@ -15,10 +15,13 @@
 /* Wakes less than WSE_RING cycles ahead go into a ring of bitmaps (deduplicated
  * for free); later ones into the heap. */
 #define WSE_RING 32
+/* Route records of halo PEs carry this flag, the side in bits 24-25 and the
+ * offset along the side below. */
+#define WSE_HALO_PE 0x80000000u
 
 /* Queue kinds: a router input the router forwards from, or a CE input the
  * compute engine consumes (data tasks, fabin). */
-enum { Q_ROUTER = 0, Q_CE = 1 };
+enum { Q_ROUTER = 0, Q_CE = 1, Q_GHOST = 2 };
 /* Port of a CE input fed by its own router (multicast that includes RAMP). */
 #define WSE_PORT_ROUTER 5
 
@@ -108,10 +111,22 @@ typedef struct wse_bitset {
 
 typedef struct wse_timer { uint64_t cycle; uint32_t pe; } wse_timer;
 
+/* An owned queue whose producer is in a neighbour shard. */
+typedef struct wse_bq { uint32_t q, pe; } wse_bq;
+
+typedef struct wse_evbuf {
+    wse_event *ev;
+    uint32_t n, cap;
+} wse_evbuf;
+
 /* The handle passed to program callbacks: a PE plus the engine. */
 struct wse_pe {
     struct wse_engine *e;
-    uint32_t idx;
+    uint32_t idx;               /* local index (unused for halo PEs) */
+    int x, y;                   /* region-relative coordinates */
+    int halo;                   /* a neighbour shard's PE, set up only to
+                                 * learn its routes */
+    uint32_t halo_used;         /* its scratch SRAM in use */
     uint64_t now;               /* cycle the current task started */
     uint64_t charged;           /* cycles charged so far in this task */
     int in_setup;
@@ -122,7 +137,8 @@ struct wse_engine {
     const wse_program *prog;
     void *params;
     wse_rect region;            /* fabric coordinates */
-    uint32_t npe;
+    wse_rect shard;             /* the PEs this engine owns, region-relative */
+    uint32_t npe;               /* PEs owned */
     int depth, latency;
     wse_pestate *pe;
     wse_pecount *cnt;
@@ -137,9 +153,19 @@ struct wse_engine {
     /* routes collected during setup */
     wse_route *routes;
     uint64_t nroutes, routes_cap;
-    /* resolved queues */
+    /* routes of the halo (neighbour shards' edge PEs), during setup */
+    wse_route *hroutes;
+    uint64_t nhroutes, hroutes_cap;
+    uint8_t *hsram;             /* scratch SRAM for halo setup */
+    /* resolved queues: owned ones [0, nq_own), then ghosts per side */
     wse_queue *q;
-    uint32_t nq;
+    uint32_t nq, nq_own;
+    uint32_t ghost_first[4], ghost_n[4];
+    uint32_t *ghost_pe;         /* per ghost: the owned PE that feeds it */
+    uint32_t *ghost_at[4];      /* per halo PE along a side: its first ghost */
+    wse_bq *bq[4];              /* owned queues fed from a neighbour shard */
+    uint32_t bq_n[4];
+    wse_evbuf out[4];           /* events for the neighbour shard per side */
     uint32_t *slots;            /* nq * depth payload words */
     uint32_t *mcast;            /* multicast target lists */
     uint32_t nmcast;
@@ -152,6 +178,7 @@ struct wse_engine {
     uint64_t nheap, heap_cap;
     uint64_t now;
     uint64_t next_sweep;        /* cycle of the next history sweep */
+    uint64_t last_active;       /* last cycle with a visit */
     uint32_t unfinished;
     wse_engine_stats st;
     wse_error *err;             /* the error of the current run/setup */

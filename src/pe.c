@@ -12,8 +12,8 @@
 #include <string.h>
 #include "engine_int.h"
 
-int pe_x(const wse_pe *pe) { return (int)(pe->idx % (uint32_t)pe->e->region.width); }
-int pe_y(const wse_pe *pe) { return (int)(pe->idx / (uint32_t)pe->e->region.width); }
+int pe_x(const wse_pe *pe) { return pe->x; }
+int pe_y(const wse_pe *pe) { return pe->y; }
 int pe_width(const wse_pe *pe) { return pe->e->region.width; }
 int pe_height(const wse_pe *pe) { return pe->e->region.height; }
 const void *pe_params(const wse_pe *pe) { return pe->e->params; }
@@ -52,9 +52,16 @@ void *pe_alloc(wse_pe *pe, size_t bytes)
 {
     static const size_t align = 16;
     wse_engine *e = pe->e;
-    wse_pestate *p = &e->pe[pe->idx];
     if (not_in_setup(pe, "pe_alloc"))
         return NULL;
+    if (pe->halo) {             /* routes are all we want from it */
+        uint64_t off = ((uint64_t)pe->halo_used + align - 1) & ~(uint64_t)(align - 1);
+        if (off + bytes > e->topo.sram_bytes)
+            return NULL;
+        pe->halo_used = (uint32_t)(off + bytes);
+        return e->hsram + off;
+    }
+    wse_pestate *p = &e->pe[pe->idx];
     uint64_t off = ((uint64_t)p->sram_used + align - 1) & ~(uint64_t)(align - 1);
     uint64_t end = off + bytes;
     if (bytes > e->topo.sram_bytes || end + e->topo.reserved_bytes > e->topo.sram_bytes) {
@@ -88,7 +95,7 @@ void pe_route(wse_pe *pe, int color, unsigned rx, unsigned tx)
 
 void pe_bind_data_task(wse_pe *pe, int color)
 {
-    if (not_in_setup(pe, "pe_bind_data_task") || bad_color(pe, color, "pe_bind_data_task"))
+    if (pe->halo || not_in_setup(pe, "pe_bind_data_task") || bad_color(pe, color, "pe_bind_data_task"))
         return;
     wse_pestate *p = &pe->e->pe[pe->idx];
     if ((p->local_tasks >> color) & 1) {
@@ -101,7 +108,7 @@ void pe_bind_data_task(wse_pe *pe, int color)
 
 void pe_bind_local_task(wse_pe *pe, int task)
 {
-    if (not_in_setup(pe, "pe_bind_local_task") || bad_task(pe, task, "pe_bind_local_task"))
+    if (pe->halo || not_in_setup(pe, "pe_bind_local_task") || bad_task(pe, task, "pe_bind_local_task"))
         return;
     wse_pestate *p = &pe->e->pe[pe->idx];
     if ((p->data_tasks >> task) & 1) {
@@ -127,7 +134,7 @@ static int unbound(wse_pe *pe, int task, const char *what)
 
 void pe_activate(wse_pe *pe, int task)
 {
-    if (unbound(pe, task, "pe_activate"))
+    if (pe->halo || unbound(pe, task, "pe_activate"))
         return;
     pe->e->pe[pe->idx].active |= 1ull << task;
     wse__engine_wake(pe->e, pe->idx, pe->now + pe->charged);
@@ -135,14 +142,14 @@ void pe_activate(wse_pe *pe, int task)
 
 void pe_block(wse_pe *pe, int task)
 {
-    if (unbound(pe, task, "pe_block"))
+    if (pe->halo || unbound(pe, task, "pe_block"))
         return;
     pe->e->pe[pe->idx].blocked |= 1ull << task;
 }
 
 void pe_unblock(wse_pe *pe, int task)
 {
-    if (unbound(pe, task, "pe_unblock"))
+    if (pe->halo || unbound(pe, task, "pe_unblock"))
         return;
     pe->e->pe[pe->idx].blocked &= ~(1ull << task);
     wse__engine_wake(pe->e, pe->idx, pe->now + pe->charged);
@@ -150,6 +157,8 @@ void pe_unblock(wse_pe *pe, int task)
 
 void pe_finish(wse_pe *pe)
 {
+    if (pe->halo)
+        return;
     wse_pestate *p = &pe->e->pe[pe->idx];
     if (!(p->flags & PE_FINISHED)) {
         p->flags |= PE_FINISHED;
@@ -171,6 +180,8 @@ void pe_fail(wse_pe *pe, const char *fmt, ...)
 
 void pe_charge(wse_pe *pe, uint64_t cycles, uint64_t flops)
 {
+    if (pe->halo)
+        return;
     pe->charged += cycles;
     pe->e->cnt[pe->idx].flops += flops;
 }
@@ -179,6 +190,8 @@ void pe_charge(wse_pe *pe, uint64_t cycles, uint64_t flops)
  * element and doing `fl` flops per element. */
 static void vcharge(wse_pe *pe, int n, int words, int fl)
 {
+    if (pe->halo)
+        return;
     const wse_topology *t = &pe->e->topo;
     uint64_t un = n > 0 ? (uint64_t)n : 0;
     pe->charged += (uint64_t)t->vector_startup_cycles + (un + (uint64_t)t->simd_fp32 - 1) / (uint64_t)t->simd_fp32;

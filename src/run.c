@@ -256,7 +256,7 @@ static int run_job(run_ctx *c, wse_error *err)
         rc = check_outputs(c, err);
     wse_rect region = { c->job.region_x, c->job.region_y, c->job.region_width, c->job.region_height };
     if (!rc)
-        rc = wse_engine_create(&c->topo, c->prog, c->params, region, &c->eng, err);
+        rc = wse_engine_create(&c->topo, c->prog, c->params, region, NULL, &c->eng, err);
     if (!rc)
         rc = load_inputs(c, in, err);
     wse_report *rep = c->rep;

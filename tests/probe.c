@@ -131,7 +131,7 @@ wse_engine *probe_run(const wse_topology *t, int width, int height,
     wse_engine *e = NULL;
     wse_rect r = { 0, 0, width, height };
     wse_error_clear(err);
-    *rc = wse_engine_create(t, &probe_program, p, r, &e, err);
+    *rc = wse_engine_create(t, &probe_program, p, r, NULL, &e, err);
     if (*rc == 0)
         *rc = wse_engine_run(e, 1000000, err);
     return e;

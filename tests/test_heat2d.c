@@ -28,7 +28,7 @@ static void heat_vs_reference(int w, int h, int tw, int th, int steps, int depth
     wse_engine *e = NULL;
     wse_error err;
     wse_error_clear(&err);
-    CU_ASSERT_EQUAL_FATAL(wse_engine_create(&t, prog, &p, r, &e, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_engine_create(&t, prog, &p, r, NULL, &e, &err), 0);
     wse_host_array u0, u, ref;
     wse_input in = { .name = "u0", .kind = WSE_INPUT_GENERATE, .generator = WSE_GEN_RANDOM,
                      .seed = 11, .lo = -1.0, .hi = 1.0 };

@@ -43,14 +43,17 @@ typedef struct wse_engine_stats {
 
 /*
  * Create the engine for region r of the fabric (fabric coordinates) running
- * program prog with its bound params (copied).  Runs setup on every PE.
+ * program prog with its bound params (copied).  The engine owns the PEs of
+ * shard (region-relative; NULL = the whole region) and runs setup on each;
+ * it also runs setup on the neighbouring shards' edge PEs to learn their
+ * routes (setup must be a pure function of coordinates and params).
  * Returns 0; WSE_ESRAM naming the PE and byte counts when a PE's program
  * exceeds its SRAM; WSE_EPROGRAM / WSE_EROUTE for bad routes or calls;
  * WSE_ENOMEM.  On failure *out is NULL and nothing leaks.
  */
 int wse_engine_create(const wse_topology *topo, const wse_program *prog,
-                      const void *params, wse_rect r, wse_engine **out,
-                      wse_error *err);
+                      const void *params, wse_rect r, const wse_rect *shard,
+                      wse_engine **out, wse_error *err);
 
 /*
  * Run until every PE has called pe_finish() and nothing is left to move,
@@ -63,8 +66,53 @@ int wse_engine_run(wse_engine *e, uint64_t max_cycles, wse_error *err);
 
 void wse_engine_stats_get(const wse_engine *e, wse_engine_stats *s);
 
-/* Region the engine emulates, and the number of PEs in it. */
+/* Region the engine emulates (fabric coordinates), and the shard it owns
+ * (region-relative). */
 wse_rect wse_engine_region(const wse_engine *e);
+wse_rect wse_engine_shard(const wse_engine *e);
+
+/* ------------------------------------------------------------ shards
+ *
+ * Several engines, each owning one shard of a region, run one program
+ * together in windows of hop_latency_cycles: every engine advances to the
+ * window's end, then each hands its neighbours the events that cross its
+ * edges (wavelets pushed into their queues, slots freed in its own), and
+ * each applies what it received.  Nothing crossing an edge can take effect
+ * sooner than one hop later, so this is exact.  Sides are WSE_PORT_N..W.
+ */
+typedef struct wse_event {
+    uint64_t cycle;             /* when it happened */
+    uint32_t pos;               /* queue position in the side's list; the
+                                 * top bit set marks a pop (credit) */
+    uint32_t word;              /* the wavelet of a push */
+} wse_event;
+#define WSE_EVENT_POP 0x80000000u
+
+/* First cycle >= the current one at which something happens here, or
+ * UINT64_MAX. */
+uint64_t wse_engine_next(const wse_engine *e);
+
+/* Process every cycle before end.  Returns 0 or the run's error. */
+int wse_engine_advance(wse_engine *e, uint64_t end, wse_error *err);
+
+/* Events produced for side s since the last clear. */
+const wse_event *wse_engine_outbox(const wse_engine *e, int side, uint32_t *n);
+void wse_engine_outbox_clear(wse_engine *e);
+
+/* Apply events a neighbour produced for this engine's side s.
+ * Returns 0 or WSE_EINVAL for an event that names no queue. */
+int wse_engine_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
+                     wse_error *err);
+
+/* The largest number of events one window can produce for side s. */
+uint32_t wse_engine_outbox_max(const wse_engine *e, int side);
+
+/* Last cycle in which anything happened, PEs not yet finished. */
+uint64_t wse_engine_last_active(const wse_engine *e);
+uint32_t wse_engine_unfinished(const wse_engine *e);
+
+/* Describe up to max unfinished PEs ("PE (x,y) waits ...", "; "-joined). */
+int wse_engine_describe_stuck(const wse_engine *e, char *buf, size_t n, int max);
 
 /* The block of array spec index `array` held by PE (x, y) of the region
  * (region-relative coordinates).  Returns 0 or WSE_EINVAL. */
