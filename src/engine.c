@@ -893,13 +893,17 @@ void wse_engine_destroy(wse_engine *e)
 
 static int routing_error(wse_engine *e, uint32_t pe, const wse_queue *q, int port)
 {
-    uint32_t n = port < 4 ? neighbour(e, pe, port) : WSE_NONE;
-    if (port < 4 && n == WSE_NONE)
+    int x = 0, y = 0;
+    if (port < 4) {
+        pe_coords(e, pe, &x, &y);
+        x += dx[port];
+        y += dy[port];
+    }
+    if (port < 4 && where(e, x, y) == NB_OFF)
         return wse__engine_fail(e, pe, WSE_EROUTE,
                                 "color %d: tx %s leads off the edge of the region",
                                 q->color, port_name[port]);
     if (port < 4) {
-        int y, x = pe_xy(e, n, &y);
         return wse__engine_fail(e, pe, WSE_EROUTE,
                                 "color %d: wavelet sent %s to PE (%d,%d), which has no route for color %d from %s",
                                 q->color, port_name[port], x, y, q->color,
@@ -914,10 +918,13 @@ static int route_one(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, ui
 {
     wse_queue *q = &e->q[qi];
     q_sync(q, t);
-    unsigned cnt = q_count(q);
-    if (cnt == 0)
+    /* Wavelets still in flight wake this PE when they arrive, so only the
+     * visible ones count: that keeps even the set of visits independent of
+     * the order PEs are visited in, hence of the decomposition. */
+    unsigned vis = q_visible(e, q);
+    if (vis == 0)
         return 0;
-    if (q_visible(e, q) == 0 || (q->txports & *used))
+    if (q->txports & *used)
         return 1;
     int multi = popc32(q->txports) > 1;
     const uint32_t *tg = multi ? &e->mcast[q->tx] : &q->tx;
@@ -950,7 +957,7 @@ static int route_one(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, ui
         k++;
     }
     *used |= q->txports;
-    return cnt > 1;
+    return vis > 1;
 }
 
 /* ------------------------------------------------------------ the CE */
@@ -1211,21 +1218,26 @@ static void describe_stuck(wse_engine *e, uint32_t pe, char *buf, size_t n)
         snprintf(buf, n, "PE (%d,%d) has no task that can run", x, y);
 }
 
+void wse_deadlock_message(wse_error *err, uint64_t cycle, uint64_t unfinished, uint64_t pes,
+                          const wse_stuck *s, int n)
+{
+    char msg[900] = "";
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, "%s%s", i ? "; " : "", s[i].what);
+    }
+    wse_error_set(err, WSE_EDEADLOCK, NULL, 0, 0,
+                  "deadlock at cycle %llu: %llu of %llu PEs unfinished and nothing can move: %s",
+                  (unsigned long long)cycle, (unsigned long long)unfinished,
+                  (unsigned long long)pes, msg);
+}
+
 static int report_deadlock(wse_engine *e, uint64_t t)
 {
-    char msg[900] = "", one[200];
-    int shown = 0;
-    for (uint32_t i = 0; i < e->npe && shown < 3; i++) {
-        if (e->pe[i].flags & PE_FINISHED)
-            continue;
-        describe_stuck(e, i, one, sizeof one);
-        size_t len = strlen(msg);
-        snprintf(msg + len, sizeof msg - len, "%s%s", shown ? "; " : "", one);
-        shown++;
-    }
-    return wse_error_set(e->err, WSE_EDEADLOCK, NULL, 0, 0,
-                         "deadlock at cycle %llu: %u of %u PEs unfinished and nothing can move: %s",
-                         (unsigned long long)t, e->unfinished, e->npe, msg);
+    wse_stuck s[3];
+    int n = wse_engine_stuck(e, 3, s);
+    wse_deadlock_message(e->err, t, e->unfinished, e->npe, s, n);
+    return WSE_EDEADLOCK;
 }
 
 uint64_t wse_engine_next(const wse_engine *e)
@@ -1319,17 +1331,16 @@ int wse_engine_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
 uint64_t wse_engine_last_active(const wse_engine *e) { return e->last_active; }
 uint32_t wse_engine_unfinished(const wse_engine *e) { return e->unfinished; }
 
-int wse_engine_describe_stuck(const wse_engine *e, char *buf, size_t n, int max)
+int wse_engine_stuck(const wse_engine *e, int max, wse_stuck *out)
 {
-    char one[200];
     int shown = 0;
-    buf[0] = 0;
     for (uint32_t i = 0; i < e->npe && shown < max; i++) {
         if (e->pe[i].flags & PE_FINISHED)
             continue;
-        describe_stuck((wse_engine *)e, i, one, sizeof one);
-        size_t len = strlen(buf);
-        snprintf(buf + len, n - len, "%s%s", shown ? "; " : "", one);
+        int x, y;
+        pe_coords(e, i, &x, &y);
+        out[shown].index = (uint64_t)y * (uint64_t)e->region.width + (uint64_t)x;
+        describe_stuck((wse_engine *)e, i, out[shown].what, sizeof out[shown].what);
         shown++;
     }
     return shown;

@@ -148,9 +148,9 @@ static int block_ok(const wse_array_block *b, const wse_host_array *a)
 
 static int move_all(wse_engine *e, int array, wse_host_array *a, int dir, wse_error *err)
 {
-    wse_rect r = wse_engine_region(e);
-    for (int y = 0; y < r.height; y++)
-        for (int x = 0; x < r.width; x++) {
+    wse_rect r = wse_engine_shard(e);
+    for (int y = r.y; y < r.y + r.height; y++)
+        for (int x = r.x; x < r.x + r.width; x++) {
             wse_array_block b;
             wse_engine_block(e, array, x, y, &b);
             if (b.extent[0] == 0 || b.extent[1] == 0 || b.extent[2] == 0)

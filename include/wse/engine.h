@@ -111,8 +111,16 @@ uint32_t wse_engine_outbox_max(const wse_engine *e, int side);
 uint64_t wse_engine_last_active(const wse_engine *e);
 uint32_t wse_engine_unfinished(const wse_engine *e);
 
-/* Describe up to max unfinished PEs ("PE (x,y) waits ...", "; "-joined). */
-int wse_engine_describe_stuck(const wse_engine *e, char *buf, size_t n, int max);
+/* An unfinished PE: its global index (y * region width + x) and what it
+ * waits for. */
+typedef struct wse_stuck { uint64_t index; char what[200]; } wse_stuck;
+
+/* The first max unfinished PEs in row-major order; returns how many. */
+int wse_engine_stuck(const wse_engine *e, int max, wse_stuck *out);
+
+/* The deadlock error naming up to n stuck PEs. */
+void wse_deadlock_message(wse_error *err, uint64_t cycle, uint64_t unfinished, uint64_t pes,
+                          const wse_stuck *s, int n);
 
 /* The block of array spec index `array` held by PE (x, y) of the region
  * (region-relative coordinates).  Returns 0 or WSE_EINVAL. */

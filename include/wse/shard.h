@@ -1,0 +1,82 @@
+/*
+ * wse/shard.h - a region cut into a grid of shards, each emulated by its
+ * own engine, on one or more MPI ranks and threads.
+ *
+ * The shard grid is rectilinear: gx columns (cut at the same x on every
+ * row) by gy rows, so every shard has at most one neighbour per side.  Each
+ * rank of a px x py rank grid owns a block of shards; with T threads per
+ * rank its rectangle is cut into T rows of shards (gx = px, gy = py * T).
+ * (Tests may also cut each rank's rectangle into xsub columns.)
+ *
+ * Time advances in windows of hop_latency_cycles (the lookahead): every
+ * engine advances to the window's end, engines swap the events that cross
+ * their edges (in memory within a rank, by MPI between ranks), and one
+ * MPI_Allreduce agrees on the next cycle at which anything happens anywhere
+ * and on whether any rank failed.  Idle time is skipped globally; an
+ * allreduce per window was chosen over neighbour-only agreement because it
+ * also detects termination and errors, and costs microseconds.
+ */
+#ifndef WSE_SHARD_H
+#define WSE_SHARD_H
+
+#include <mpi.h>
+#include "wse/engine.h"
+
+typedef struct wse_grid {
+    int px, py;               /* ranks along x and y */
+    int threads;              /* shard rows per rank */
+    int xsub;                 /* shard columns per rank (1; tests use more) */
+    int gx, gy;               /* shards along x and y */
+    int *xcut, *ycut;         /* gx+1 and gy+1 cut positions, region-relative */
+} wse_grid;
+
+/*
+ * Cut a width x height region for `ranks` ranks (px x py; px = py = 0 to
+ * choose the grid with the shortest cuts) and `threads` threads per rank
+ * (reduced so every shard has at least one row).  Returns 0, or
+ * WSE_ECONFIG when px * py != ranks or the grid has more columns or rows
+ * than the region.
+ */
+int wse_grid_make(int width, int height, int ranks, int px, int py, int threads,
+                  wse_grid *g, wse_error *err);
+void wse_grid_free(wse_grid *g);
+
+/* Rank owning shard (i, j), and the shard's rectangle. */
+int wse_grid_owner(const wse_grid *g, int i, int j);
+wse_rect wse_grid_rect(const wse_grid *g, int i, int j);
+
+typedef struct wse_sim wse_sim;
+
+/*
+ * Create the engines of this rank's shards.  Collective over comm: if any
+ * rank fails, all return the same code and err holds the first failing
+ * rank's message.
+ */
+int wse_sim_create(const wse_topology *topo, const wse_program *prog,
+                   const void *params, wse_rect region, const wse_grid *g,
+                   MPI_Comm comm, wse_sim **out, wse_error *err);
+
+/* Run to completion (collective).  Errors as wse_engine_run. */
+int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err);
+
+/* This rank's engines. */
+int wse_sim_nlocal(const wse_sim *s);
+wse_engine *wse_sim_local(wse_sim *s, int k);
+
+/* Statistics summed (and maxima chosen with fixed tie-breaks) over all
+ * shards of all ranks: identical on every rank and for every grid. */
+void wse_sim_stats(wse_sim *s, wse_engine_stats *st);
+
+/* Halo traffic between ranks since creation, summed over ranks. */
+void wse_sim_halo(wse_sim *s, uint64_t *bytes, uint64_t *messages);
+
+/* Max over threads and ranks of host seconds spent advancing engines,
+ * divided by the mean: 1.0 is perfect balance. */
+double wse_sim_imbalance(wse_sim *s);
+
+void wse_sim_set_progress(wse_sim *s, double seconds,
+                          void (*fn)(uint64_t cycle, void *arg), void *arg);
+
+void wse_sim_destroy(wse_sim *s);
+
+#endif

@@ -1,0 +1,585 @@
+/*
+ * src/shard.c - the region as a grid of shards on ranks and threads; the
+ * window loop that keeps them exact (see wse/shard.h).
+ *
+ * Per window: advance every local engine to the window's end; swap edge
+ * events (memory for shards on this rank, MPI_Isend/Irecv for the others,
+ * one message per neighbouring shard pair and direction, empty ones
+ * included so the receiver never guesses); apply; one MPI_Allreduce of
+ * (next cycle, error code, failing rank).
+ *
+ * Drawbacks: a message per neighbour per window even when nothing crosses,
+ * and an allreduce per window: with hop latency 1 a busy run pays both
+ * every cycle.  Relaxed mode (longer windows) is the remedy users can pick.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "wse/shard.h"
+
+struct wse_sim {
+    MPI_Comm comm;
+    int rank, size;
+    wse_grid g;
+    wse_rect region;
+    int latency;
+    int nlocal;
+    wse_engine **eng;           /* local shards, in shard-id order */
+    int *sid;                   /* their shard ids (j * gx + i) */
+    wse_event *rbuf[4];         /* receive buffers per local shard and side */
+    uint32_t *rcap;             /* [k * 4 + side] capacity of the buffer */
+    wse_event **rb;             /* [k * 4 + side] */
+    uint32_t *rn;               /* [k * 4 + side] events received */
+    double *busy_s;             /* host seconds advancing, per local shard */
+    uint64_t halo_bytes, halo_msgs;
+    double progress_s;
+    void (*progress)(uint64_t, void *);
+    void *progress_arg;
+};
+
+static const int sdx[4] = { 0, 1, 0, -1 }, sdy[4] = { -1, 0, 1, 0 };
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ the grid */
+
+static void cuts(int *c, int parts, int len)
+{
+    for (int i = 0; i <= parts; i++)
+        c[i] = (int)((int64_t)i * len / parts);
+}
+
+int wse_grid_make(int width, int height, int ranks, int px, int py, int threads,
+                  wse_grid *g, wse_error *err)
+{
+    memset(g, 0, sizeof *g);
+    if (px == 0 && py == 0) {
+        int64_t best = INT64_MAX;
+        for (int a = 1; a <= ranks; a++) {
+            if (ranks % a || a > width || ranks / a > height)
+                continue;
+            int64_t cost = (int64_t)(a - 1) * height + (int64_t)(ranks / a - 1) * width;
+            if (cost < best) {
+                best = cost;
+                px = a;
+                py = ranks / a;
+            }
+        }
+        if (px == 0)
+            return wse_error_set(err, WSE_ECONFIG, NULL, 0, 0,
+                                 "cannot cut a %dx%d region for %d ranks", width, height, ranks);
+    }
+    if (px <= 0 || py <= 0 || px * py != ranks)
+        return wse_error_set(err, WSE_ECONFIG, NULL, 0, 0,
+                             "--grid %dx%d needs %d ranks, but %d are running", px, py,
+                             px * py, ranks);
+    if (px > width || py > height)
+        return wse_error_set(err, WSE_ECONFIG, NULL, 0, 0,
+                             "--grid %dx%d has more shards than the %dx%d region has PEs along an axis",
+                             px, py, width, height);
+    if (threads < 1)
+        threads = 1;
+    int minband = height;
+    for (int j = 0; j < py; j++) {
+        int band = (int)((int64_t)(j + 1) * height / py - (int64_t)j * height / py);
+        if (band < minband)
+            minband = band;
+    }
+    if (threads > minband)
+        threads = minband;
+    g->px = px;
+    g->py = py;
+    g->threads = threads;
+    g->xsub = 1;
+    g->gx = px;
+    g->gy = py * threads;
+    g->xcut = calloc((size_t)g->gx + 1, sizeof *g->xcut);
+    g->ycut = calloc((size_t)g->gy + 1, sizeof *g->ycut);
+    int *band = calloc((size_t)py + 1, sizeof *band);
+    if (!g->xcut || !g->ycut || !band) {
+        free(band);
+        wse_grid_free(g);
+        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    cuts(g->xcut, px, width);
+    cuts(band, py, height);
+    for (int j = 0; j < py; j++)          /* each rank band cut into thread rows */
+        for (int t = 0; t <= threads; t++)
+            g->ycut[j * threads + t] = band[j] + (int)((int64_t)t * (band[j + 1] - band[j]) / threads);
+    free(band);
+    return 0;
+}
+
+void wse_grid_free(wse_grid *g)
+{
+    free(g->xcut);
+    free(g->ycut);
+    g->xcut = g->ycut = NULL;
+}
+
+int wse_grid_owner(const wse_grid *g, int i, int j)
+{
+    return (j / g->threads) * g->px + i / g->xsub;
+}
+
+wse_rect wse_grid_rect(const wse_grid *g, int i, int j)
+{
+    wse_rect r = { g->xcut[i], g->ycut[j], g->xcut[i + 1] - g->xcut[i], g->ycut[j + 1] - g->ycut[j] };
+    return r;
+}
+
+/* ------------------------------------------------------------ errors */
+
+/* Make every rank return the same code and message: the first failing
+ * rank's.  Collective. */
+static int agree(MPI_Comm comm, int rank, int rc, wse_error *err)
+{
+    long long v[2] = { rc, rc ? rank : INT32_MAX }, r[2];
+    MPI_Allreduce(v, r, 2, MPI_LONG_LONG, MPI_MIN, comm);
+    if (r[0] == 0)
+        return 0;
+    wse_error e;
+    if (rank == r[1])
+        e = *err;
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, (int)r[1], comm);
+    *err = e;
+    return err->code ? err->code : (int)r[0];
+}
+
+/* ------------------------------------------------------------ create */
+
+static int alloc_local(wse_sim *s)
+{
+    const wse_grid *g = &s->g;
+    for (int j = 0; j < g->gy; j++)
+        for (int i = 0; i < g->gx; i++)
+            if (wse_grid_owner(g, i, j) == s->rank)
+                s->nlocal++;
+    int n = s->nlocal;
+    s->eng = calloc((size_t)n, sizeof *s->eng);
+    s->sid = calloc((size_t)n, sizeof *s->sid);
+    s->rcap = calloc((size_t)n * 4, sizeof *s->rcap);
+    s->rb = calloc((size_t)n * 4, sizeof *s->rb);
+    s->rn = calloc((size_t)n * 4, sizeof *s->rn);
+    s->busy_s = calloc((size_t)n, sizeof *s->busy_s);
+    if (!s->eng || !s->sid || !s->rcap || !s->rb || !s->rn || !s->busy_s)
+        return WSE_ENOMEM;
+    int k = 0;
+    for (int j = 0; j < g->gy; j++)
+        for (int i = 0; i < g->gx; i++)
+            if (wse_grid_owner(g, i, j) == s->rank)
+                s->sid[k++] = j * g->gx + i;
+    return 0;
+}
+
+/* Shard id of the neighbour of shard id across side d, or -1. */
+static int neighbour_shard(const wse_grid *g, int id, int d)
+{
+    int i = id % g->gx + sdx[d], j = id / g->gx + sdy[d];
+    if (i < 0 || j < 0 || i >= g->gx || j >= g->gy)
+        return -1;
+    return j * g->gx + i;
+}
+
+static int local_of(const wse_sim *s, int id)
+{
+    for (int k = 0; k < s->nlocal; k++)
+        if (s->sid[k] == id)
+            return k;
+    return -1;
+}
+
+static int alloc_buffers(wse_sim *s)
+{
+    for (int k = 0; k < s->nlocal; k++)
+        for (int d = 0; d < 4; d++) {
+            int nb = neighbour_shard(&s->g, s->sid[k], d);
+            if (nb < 0 || local_of(s, nb) >= 0)
+                continue;
+            uint32_t cap = wse_engine_outbox_max(s->eng[k], d);
+            s->rcap[k * 4 + d] = cap;
+            s->rb[k * 4 + d] = malloc((cap ? cap : 1) * sizeof(wse_event));
+            if (!s->rb[k * 4 + d])
+                return WSE_ENOMEM;
+        }
+    return 0;
+}
+
+int wse_sim_create(const wse_topology *topo, const wse_program *prog,
+                   const void *params, wse_rect region, const wse_grid *g,
+                   MPI_Comm comm, wse_sim **out, wse_error *err)
+{
+    *out = NULL;
+    wse_sim *s = calloc(1, sizeof *s);
+    int rc = s ? 0 : WSE_ENOMEM;
+    if (s) {
+        s->comm = comm;
+        MPI_Comm_rank(comm, &s->rank);
+        MPI_Comm_size(comm, &s->size);
+        s->g = *g;
+        s->region = region;
+        s->latency = topo->hop_latency_cycles;
+        rc = alloc_local(s);
+    }
+    if (rc)
+        wse_error_set(err, rc, NULL, 0, 0, "out of memory for shards");
+    for (int k = 0; !rc && k < s->nlocal; k++) {
+        wse_rect r = wse_grid_rect(g, s->sid[k] % g->gx, s->sid[k] / g->gx);
+        rc = wse_engine_create(topo, prog, params, region, &r, &s->eng[k], err);
+    }
+    if (!rc && (rc = alloc_buffers(s)) != 0)
+        wse_error_set(err, rc, NULL, 0, 0, "out of memory for halo buffers");
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    rc = agree(comm, rank, rc, err);
+    if (rc) {
+        wse_sim_destroy(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void wse_sim_destroy(wse_sim *s)
+{
+    if (!s)
+        return;
+    for (int k = 0; k < s->nlocal; k++) {
+        if (s->eng)
+            wse_engine_destroy(s->eng[k]);
+        for (int d = 0; d < 4 && s->rb; d++)
+            free(s->rb[k * 4 + d]);
+    }
+    free(s->eng);
+    free(s->sid);
+    free(s->rcap);
+    free(s->rb);
+    free(s->rn);
+    free(s->busy_s);
+    free(s);
+}
+
+int wse_sim_nlocal(const wse_sim *s) { return s->nlocal; }
+wse_engine *wse_sim_local(wse_sim *s, int k) { return s->eng[k]; }
+
+void wse_sim_set_progress(wse_sim *s, double seconds,
+                          void (*fn)(uint64_t, void *), void *arg)
+{
+    s->progress_s = seconds;
+    s->progress = fn;
+    s->progress_arg = arg;
+}
+
+/* ------------------------------------------------------------ a window */
+
+static int advance_all(wse_sim *s, uint64_t end, wse_error *err)
+{
+    int rc = 0;
+    for (int k = 0; k < s->nlocal && !rc; k++) {
+        double t0 = wall();
+        rc = wse_engine_advance(s->eng[k], end, err);
+        s->busy_s[k] += wall() - t0;
+    }
+    return rc;
+}
+
+/* Swap edge events with neighbour shards on other ranks. */
+static int exchange_remote(wse_sim *s, wse_error *err)
+{
+    int n = s->nlocal * 4 * 2, nr = 0;
+    MPI_Request *req = malloc((size_t)(n ? n : 1) * sizeof *req);
+    if (!req)
+        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory");
+    for (int k = 0; k < s->nlocal; k++)
+        for (int d = 0; d < 4; d++) {
+            int nb = neighbour_shard(&s->g, s->sid[k], d);
+            if (nb < 0 || local_of(s, nb) >= 0)
+                continue;
+            int owner = wse_grid_owner(&s->g, nb % s->g.gx, nb / s->g.gx);
+            MPI_Irecv(s->rb[k * 4 + d], (int)(s->rcap[k * 4 + d] * sizeof(wse_event)), MPI_BYTE,
+                      owner, s->sid[k] * 4 + d, s->comm, &req[nr++]);
+            uint32_t cnt;
+            const wse_event *ev = wse_engine_outbox(s->eng[k], d, &cnt);
+            MPI_Isend(ev, (int)(cnt * sizeof(wse_event)), MPI_BYTE, owner, nb * 4 + (d + 2) % 4,
+                      s->comm, &req[nr++]);
+            s->halo_bytes += cnt * sizeof(wse_event);
+            s->halo_msgs++;
+        }
+    MPI_Status *st = malloc((size_t)(nr ? nr : 1) * sizeof *st);
+    int rc = st ? MPI_Waitall(nr, req, st) : MPI_ERR_NO_MEM;
+    for (int k = 0, r = 0; rc == MPI_SUCCESS && k < s->nlocal; k++)
+        for (int d = 0; d < 4; d++) {
+            int nb = neighbour_shard(&s->g, s->sid[k], d);
+            if (nb < 0 || local_of(s, nb) >= 0)
+                continue;
+            int bytes = 0;
+            MPI_Get_count(&st[r], MPI_BYTE, &bytes);
+            s->rn[k * 4 + d] = (uint32_t)bytes / sizeof(wse_event);
+            r += 2;
+        }
+    free(st);
+    free(req);
+    if (rc != MPI_SUCCESS)
+        return wse_error_set(err, WSE_EMPI, NULL, 0, 0, "halo exchange failed (MPI error %d)", rc);
+    return 0;
+}
+
+static int apply_all(wse_sim *s, wse_error *err)
+{
+    int rc = 0;
+    for (int k = 0; k < s->nlocal && !rc; k++)
+        for (int d = 0; d < 4 && !rc; d++) {
+            int nb = neighbour_shard(&s->g, s->sid[k], d);
+            if (nb < 0)
+                continue;
+            int lk = local_of(s, nb);
+            uint32_t cnt;
+            const wse_event *ev;
+            if (lk >= 0) {
+                ev = wse_engine_outbox(s->eng[lk], (d + 2) % 4, &cnt);
+            } else {
+                ev = s->rb[k * 4 + d];
+                cnt = s->rn[k * 4 + d];
+            }
+            rc = wse_engine_apply(s->eng[k], d, ev, cnt, err);
+        }
+    for (int k = 0; k < s->nlocal; k++)
+        wse_engine_outbox_clear(s->eng[k]);
+    return rc;
+}
+
+static uint64_t local_next(const wse_sim *s)
+{
+    uint64_t t = UINT64_MAX;
+    for (int k = 0; k < s->nlocal; k++) {
+        uint64_t n = wse_engine_next(s->eng[k]);
+        if (n < t)
+            t = n;
+    }
+    return t;
+}
+
+/* Agree on the next cycle and on failure.  Returns the agreed code. */
+static int agree_next(wse_sim *s, int rc, uint64_t *next, wse_error *err)
+{
+    unsigned long long v[3] = { *next, 0, 0 }, r[3];
+    /* codes are small negatives: map to positives so MIN picks any failure */
+    v[1] = rc ? (unsigned long long)(1000 + rc) : ULLONG_MAX;
+    v[2] = rc ? (unsigned long long)s->rank : ULLONG_MAX;
+    MPI_Allreduce(v, r, 3, MPI_UNSIGNED_LONG_LONG, MPI_MIN, s->comm);
+    *next = r[0];
+    if (r[1] == ULLONG_MAX)
+        return 0;
+    wse_error e;
+    if ((unsigned long long)s->rank == r[2])
+        e = *err;
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, (int)r[2], s->comm);
+    *err = e;
+    return e.code ? e.code : WSE_EMPI;
+}
+
+static uint64_t global_unfinished(wse_sim *s)
+{
+    unsigned long long mine = 0, all = 0;
+    for (int k = 0; k < s->nlocal; k++)
+        mine += wse_engine_unfinished(s->eng[k]);
+    MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
+    return all;
+}
+
+static uint64_t global_last_active(wse_sim *s)
+{
+    unsigned long long mine = 0, all = 0;
+    for (int k = 0; k < s->nlocal; k++)
+        if (wse_engine_last_active(s->eng[k]) > mine)
+            mine = wse_engine_last_active(s->eng[k]);
+    MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, s->comm);
+    return all;
+}
+
+static int stuck_cmp(const void *a, const void *b)
+{
+    const wse_stuck *x = a, *y = b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* A deadlock message naming the three stuck PEs with the lowest global
+ * indices (as one engine would), the same on all ranks. */
+static int deadlock(wse_sim *s, uint64_t unfinished, uint64_t cycle, wse_error *err)
+{
+    int cap = 3 * (s->nlocal > s->size ? s->nlocal : s->size);
+    wse_stuck *c = calloc((size_t)cap + 3, sizeof *c), mine[3];
+    wse_stuck *all = calloc((size_t)s->size * 3, sizeof *all);
+    int n = 0;
+    for (int k = 0; c && k < s->nlocal; k++)
+        n += wse_engine_stuck(s->eng[k], 3, c + n);
+    if (c)
+        qsort(c, (size_t)n, sizeof *c, stuck_cmp);
+    for (int i = 0; i < 3; i++) {
+        memset(&mine[i], 0, sizeof mine[i]);
+        mine[i].index = UINT64_MAX;
+        if (c && i < n)
+            mine[i] = c[i];
+    }
+    MPI_Allgather(mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, s->comm);
+    int m = 0;
+    if (all) {
+        qsort(all, (size_t)s->size * 3, sizeof *all, stuck_cmp);
+        while (m < 3 && all[m].index != UINT64_MAX)
+            m++;
+    }
+    wse_error e;
+    wse_error_clear(&e);
+    uint64_t npe = (uint64_t)s->region.width * (uint64_t)s->region.height;
+    wse_deadlock_message(&e, cycle, unfinished, npe, all ? all : mine, m);
+    *err = e;
+    free(c);
+    free(all);
+    return WSE_EDEADLOCK;
+}
+
+int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
+{
+    double last = wall();
+    uint64_t next = local_next(s);
+    int rc = agree_next(s, 0, &next, err);
+    while (!rc && next != UINT64_MAX) {
+        if (next >= max_cycles) {
+            uint64_t left = global_unfinished(s);
+            return wse_error_set(err, WSE_ELIMIT, NULL, 0, 0,
+                                 "cycle limit max_cycles=%llu reached with %llu PEs unfinished",
+                                 (unsigned long long)max_cycles, (unsigned long long)left);
+        }
+        uint64_t end = next + (uint64_t)s->latency;
+        rc = advance_all(s, end, err);
+        if (!rc && s->size > 1)
+            rc = exchange_remote(s, err);
+        if (!rc)
+            rc = apply_all(s, err);
+        next = rc ? UINT64_MAX : local_next(s);
+        rc = agree_next(s, rc, &next, err);
+        if (s->progress && s->rank == 0 && wall() - last >= s->progress_s) {
+            last = wall();
+            s->progress(end, s->progress_arg);
+        }
+    }
+    if (rc)
+        return rc;
+    uint64_t left = global_unfinished(s);
+    if (left)
+        return deadlock(s, left, global_last_active(s), err);
+    return 0;
+}
+
+/* ------------------------------------------------------------ statistics */
+
+/* A maximum with its place, compared by value, then global PE index, then
+ * port: the same winner for every decomposition. */
+typedef struct best { unsigned long long v, idx, port; } best;
+
+static int better(const best *a, const best *b)
+{
+    if (a->v != b->v)
+        return a->v > b->v;
+    if (a->idx != b->idx)
+        return a->idx < b->idx;
+    return a->port < b->port;
+}
+
+static best best_all(wse_sim *s, best mine)
+{
+    best *all = calloc((size_t)s->size, sizeof *all);
+    best r = mine;
+    if (!all)
+        return r;
+    MPI_Allgather(&mine, 3, MPI_UNSIGNED_LONG_LONG, all, 3, MPI_UNSIGNED_LONG_LONG, s->comm);
+    for (int i = 0; i < s->size; i++)
+        if (better(&all[i], &r))
+            r = all[i];
+    free(all);
+    return r;
+}
+
+void wse_sim_stats(wse_sim *s, wse_engine_stats *st)
+{
+    unsigned long long sum[8] = { 0 }, tot[8];
+    best link = { 0, ULLONG_MAX, 0 }, sram = { 0, ULLONG_MAX, 0 };
+    uint64_t W = (uint64_t)s->region.width;
+    for (int k = 0; k < s->nlocal; k++) {
+        wse_engine_stats e;
+        wse_engine_stats_get(s->eng[k], &e);
+        uint64_t v[8] = { e.pes, e.tasks_run, e.wavelets_sent, e.wavelets_received, e.hops,
+                          e.busy_cycles, e.flops, e.sram_bytes_moved };
+        for (int i = 0; i < 8; i++)
+            sum[i] += v[i];
+        best l = { e.link_max, (uint64_t)e.link_max_y * W + (uint64_t)e.link_max_x,
+                   (unsigned long long)e.link_max_port };
+        best m = { e.sram_max, (uint64_t)e.sram_max_y * W + (uint64_t)e.sram_max_x, 0 };
+        if (better(&l, &link))
+            link = l;
+        if (better(&m, &sram))
+            sram = m;
+    }
+    MPI_Allreduce(sum, tot, 8, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
+    link = best_all(s, link);
+    sram = best_all(s, sram);
+    memset(st, 0, sizeof *st);
+    st->pes = tot[0];
+    st->tasks_run = tot[1];
+    st->wavelets_sent = tot[2];
+    st->wavelets_received = tot[3];
+    st->hops = tot[4];
+    st->busy_cycles = tot[5];
+    st->flops = tot[6];
+    st->sram_bytes_moved = tot[7];
+    st->link_max = link.v;
+    st->link_max_x = (int)(link.idx % W);
+    st->link_max_y = (int)(link.idx / W);
+    st->link_max_port = (int)link.port;
+    st->sram_max = (uint32_t)sram.v;
+    st->sram_max_x = (int)(sram.idx % W);
+    st->sram_max_y = (int)(sram.idx / W);
+    st->cycles = global_last_active(s);
+    unsigned long long em[2] = { 0, 0 }, emt[2];
+    for (int k = 0; k < s->nlocal; k++) {
+        wse_engine_stats e;
+        wse_engine_stats_get(s->eng[k], &e);
+        em[0] += e.pe_visits;
+        em[1] = e.cycles_stepped > em[1] ? e.cycles_stepped : em[1];
+    }
+    MPI_Allreduce(&em[0], &emt[0], 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
+    MPI_Allreduce(&em[1], &emt[1], 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, s->comm);
+    st->pe_visits = emt[0];
+    st->cycles_stepped = emt[1];
+}
+
+void wse_sim_halo(wse_sim *s, uint64_t *bytes, uint64_t *messages)
+{
+    unsigned long long v[2] = { s->halo_bytes, s->halo_msgs }, r[2];
+    MPI_Allreduce(v, r, 2, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
+    *bytes = r[0];
+    *messages = r[1];
+}
+
+double wse_sim_imbalance(wse_sim *s)
+{
+    double mx = 0, sum = 0, gmx = 0, gsum = 0;
+    for (int k = 0; k < s->nlocal; k++) {
+        sum += s->busy_s[k];
+        if (s->busy_s[k] > mx)
+            mx = s->busy_s[k];
+    }
+    int n = s->nlocal, gn = 0;
+    MPI_Allreduce(&mx, &gmx, 1, MPI_DOUBLE, MPI_MAX, s->comm);
+    MPI_Allreduce(&sum, &gsum, 1, MPI_DOUBLE, MPI_SUM, s->comm);
+    MPI_Allreduce(&n, &gn, 1, MPI_INT, MPI_SUM, s->comm);
+    return gsum > 0 ? gmx / (gsum / gn) : 1.0;
+}
