@@ -1408,6 +1408,8 @@ void wse_engine_stats_get(const wse_engine *e, wse_engine_stats *s)
 
 wse_rect wse_engine_region(const wse_engine *e) { return e->region; }
 wse_rect wse_engine_shard(const wse_engine *e) { return e->shard; }
+const wse_program *wse_engine_program(const wse_engine *e) { return e->prog; }
+const void *wse_engine_params(const wse_engine *e) { return e->params; }
 
 /* Local index of region-relative (x, y), or WSE_NONE if not owned. */
 static uint32_t local_index(const wse_engine *e, int x, int y)

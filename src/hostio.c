@@ -7,6 +7,7 @@
  * distributed engine will move bands instead.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "wse/hostio.h"
@@ -171,4 +172,199 @@ int wse_hostio_scatter(wse_engine *e, int array, const wse_host_array *a, wse_er
 int wse_hostio_gather(wse_engine *e, int array, wse_host_array *a, wse_error *err)
 {
     return move_all(e, array, a, 1, err);
+}
+
+/* ------------------------------------------------------------ per engine */
+
+typedef struct run_ctx {
+    size_t es;
+    int dtype;
+    const wse_input *in;
+    uint64_t count;             /* elements in the global array */
+    FILE *f;
+    long data_off;
+    uint8_t *buf;
+    uint64_t buf_cap;
+    wse_runs *runs;
+    int rc;
+    wse_error *err;
+} run_ctx;
+
+typedef void (*run_fn)(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_t n);
+
+/* Call fn for each run of the block that is contiguous in the global
+ * array (along its last dimension). */
+static void for_runs(const wse_array_block *b, int ndim, const int64_t *shape, run_fn fn, run_ctx *c)
+{
+    int last = ndim - 1;
+    int64_t gs[3] = { 1, 1, 1 };
+    for (int d = last - 1; d >= 0; d--)
+        gs[d] = gs[d + 1] * shape[d + 1];
+    int64_t n0 = last > 0 ? b->extent[0] : 1, n1 = last > 1 ? b->extent[1] : 1;
+    for (int64_t i = 0; i < n0 && !c->rc; i++)
+        for (int64_t j = 0; j < n1 && !c->rc; j++) {
+            int64_t idx[3] = { 0, 0, 0 };
+            if (last > 0)
+                idx[0] = i;
+            if (last > 1)
+                idx[1] = j;
+            int64_t g = 0, sofs = 0;
+            for (int d = 0; d < ndim; d++) {
+                g += (b->origin[d] + idx[d]) * gs[d];
+                sofs += idx[d] * b->stride[d];
+            }
+            fn(c, (uint64_t)g, (uint8_t *)b->ptr + sofs * (int64_t)c->es,
+               b->stride[last] * (int64_t)c->es, b->extent[last]);
+        }
+}
+
+static void gen_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {
+        double v = wse_generate(c->in->generator, c->in->seed, c->in->lo, c->in->hi,
+                                g + (uint64_t)k, c->count);
+        uint8_t tmp[8];
+        store(tmp, c->dtype, 0, v);
+        memcpy(sram + k * step, tmp, c->es);
+    }
+}
+
+static void file_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_t n)
+{
+    uint64_t bytes = (uint64_t)n * c->es;
+    if (bytes > c->buf_cap) {
+        uint8_t *b = realloc(c->buf, bytes);
+        if (!b) {
+            c->rc = wse_error_set(c->err, WSE_ENOMEM, NULL, 0, 0, "out of memory reading %s", c->in->path);
+            return;
+        }
+        c->buf = b;
+        c->buf_cap = bytes;
+    }
+    if (fseek(c->f, c->data_off + (long)(g * c->es), SEEK_SET) != 0 ||
+        fread(c->buf, 1, bytes, c->f) != bytes) {
+        c->rc = wse_error_set(c->err, WSE_EIO, c->in->path, 0, 0, "cannot read the array data");
+        return;
+    }
+    for (int64_t k = 0; k < n; k++)
+        memcpy(sram + k * step, c->buf + (uint64_t)k * c->es, c->es);
+}
+
+int wse_hostio_load(wse_engine *e, const wse_input *in, wse_error *err)
+{
+    const wse_program *prog = wse_engine_program(e);
+    const void *params = wse_engine_params(e);
+    wse_rect reg = wse_engine_region(e), sh = wse_engine_shard(e);
+    int ai = wse_hostio_find(prog, in->name);
+    if (ai < 0 || !prog->arrays[ai].is_input)
+        return wse_error_set(err, WSE_ECONFIG, in->file, in->line, in->column,
+                             "program '%s' has no input array '%s'", prog->name, in->name);
+    const wse_array_spec *spec = &prog->arrays[ai];
+    int64_t shape[3] = { 1, 1, 1 };
+    int ndim = spec->shape(params, reg.width, reg.height, shape);
+    run_ctx c = { .es = wse_dtype_size(spec->dtype), .dtype = spec->dtype, .in = in, .count = 1,
+                  .err = err };
+    for (int d = 0; d < ndim; d++)
+        c.count *= (uint64_t)shape[d];
+    if (in->kind == WSE_INPUT_FILE) {
+        c.rc = wse_npy_open_read(in->path, spec->dtype, ndim, shape, &c.f, err);
+        if (c.rc)
+            return c.rc;
+        c.data_off = ftell(c.f);
+    }
+    for (int y = sh.y; y < sh.y + sh.height && !c.rc; y++)
+        for (int x = sh.x; x < sh.x + sh.width && !c.rc; x++) {
+            wse_array_block b;
+            wse_engine_block(e, ai, x, y, &b);
+            if (b.extent[0] == 0 || b.extent[1] == 0 || b.extent[2] == 0)
+                continue;
+            wse_host_array shape_only = { spec->dtype, ndim, { shape[0], shape[1], shape[2] }, NULL };
+            if (!block_ok(&b, &shape_only))
+                c.rc = wse_error_set(err, WSE_EPROGRAM, NULL, 0, 0,
+                                     "PE (%d,%d): its block of array '%s' lies outside the array", x, y, spec->name);
+            else
+                for_runs(&b, ndim, shape, c.f ? file_run : gen_run, &c);
+        }
+    if (c.f)
+        fclose(c.f);
+    free(c.buf);
+    return c.rc;
+}
+
+static int runs_reserve(wse_runs *r, uint64_t bytes)
+{
+    if (r->n == r->cap) {
+        uint64_t cap = r->cap ? r->cap * 2 : 1024;
+        uint64_t *o = realloc(r->off, cap * sizeof *o);
+        if (o)
+            r->off = o;
+        uint64_t *l = o ? realloc(r->len, cap * sizeof *l) : NULL;
+        if (!o || !l)
+            return WSE_ENOMEM;
+        r->len = l;
+        r->cap = cap;
+    }
+    if (r->bytes + bytes > r->bcap) {
+        uint64_t cap = r->bcap ? r->bcap * 2 : 65536;
+        while (cap < r->bytes + bytes)
+            cap *= 2;
+        uint8_t *d = realloc(r->data, cap);
+        if (!d)
+            return WSE_ENOMEM;
+        r->data = d;
+        r->bcap = cap;
+    }
+    return 0;
+}
+
+static void pack_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_t n)
+{
+    wse_runs *r = c->runs;
+    if (runs_reserve(r, (uint64_t)n * c->es) != 0) {
+        c->rc = wse_error_set(c->err, WSE_ENOMEM, NULL, 0, 0, "out of memory gathering outputs");
+        return;
+    }
+    r->off[r->n] = g;
+    r->len[r->n] = (uint64_t)n;
+    r->n++;
+    for (int64_t k = 0; k < n; k++)
+        memcpy(r->data + r->bytes + (uint64_t)k * c->es, sram + k * step, c->es);
+    r->bytes += (uint64_t)n * c->es;
+}
+
+int wse_hostio_pack(wse_engine *e, int array, wse_runs *r, wse_error *err)
+{
+    const wse_program *prog = wse_engine_program(e);
+    const wse_array_spec *spec = &prog->arrays[array];
+    wse_rect reg = wse_engine_region(e), sh = wse_engine_shard(e);
+    int64_t shape[3] = { 1, 1, 1 };
+    int ndim = spec->shape(wse_engine_params(e), reg.width, reg.height, shape);
+    run_ctx c = { .es = wse_dtype_size(spec->dtype), .runs = r, .err = err };
+    wse_host_array shape_only = { spec->dtype, ndim, { shape[0], shape[1], shape[2] }, NULL };
+    for (int y = sh.y; y < sh.y + sh.height && !c.rc; y++)
+        for (int x = sh.x; x < sh.x + sh.width && !c.rc; x++) {
+            wse_array_block b;
+            wse_engine_block(e, array, x, y, &b);
+            if (b.extent[0] == 0 || b.extent[1] == 0 || b.extent[2] == 0)
+                continue;
+            if (!block_ok(&b, &shape_only))
+                return wse_error_set(err, WSE_EPROGRAM, NULL, 0, 0,
+                                     "PE (%d,%d): its block of array '%s' lies outside the array", x, y, spec->name);
+            for_runs(&b, ndim, shape, pack_run, &c);
+        }
+    return c.rc;
+}
+
+void wse_runs_clear(wse_runs *r)
+{
+    r->n = 0;
+    r->bytes = 0;
+}
+
+void wse_runs_free(wse_runs *r)
+{
+    free(r->off);
+    free(r->len);
+    free(r->data);
+    memset(r, 0, sizeof *r);
 }

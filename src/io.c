@@ -500,6 +500,37 @@ int wse_npy_read(const char *path, int dtype, int ndim, const int64_t *shape,
     return rc;
 }
 
+int wse_npy_open_read(const char *path, int dtype, int ndim, const int64_t *shape,
+                      FILE **out, wse_error *err)
+{
+    *out = NULL;
+    uint64_t bytes;
+    int rc = array_bytes(path, dtype, ndim, shape, &bytes, err);
+    if (rc)
+        return rc;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        char why[256];
+        return wse_error_set(err, WSE_EIO, path, 0, 0, "cannot open: %s", errno_text(errno, why, sizeof why));
+    }
+    npy_header h;
+    rc = read_header(f, path, &h, err);
+    if (rc == 0)
+        rc = check_header(path, &h, dtype, ndim, shape, err);
+    long start = rc ? 0 : ftell(f);
+    if (rc == 0 && (fseek(f, 0, SEEK_END) != 0 || (uint64_t)ftell(f) - (uint64_t)start < bytes))
+        rc = wse_error_set(err, WSE_EIO, path, 0, 0,
+                           "truncated .npy file: %" PRIu64 " bytes of data expected", bytes);
+    if (rc == 0 && fseek(f, start, SEEK_SET) != 0)
+        rc = wse_error_set(err, WSE_EIO, path, 0, 0, "cannot seek");
+    if (rc) {
+        fclose(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
 /* ------------------------------------------------------------ .npy writer */
 
 /* Version 1.0 header, space-padded so the data starts at a multiple of 64

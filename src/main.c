@@ -28,6 +28,8 @@ static const char usage[] =
     "  --topology NAME|FILE   use this topology instead of the job's\n"
     "  --set KEY.PATH=VALUE   override a job key, e.g. --set params.steps=50 (repeatable)\n"
     "  --out DIR              write DIR/report.json and each output array as DIR/NAME.npy\n"
+    "  --grid PxQ             cut the region into P x Q rank shards (default: shortest cuts)\n"
+    "  --threads N            shard rows per rank (default 1)\n"
     "  --json                 print the report as JSON on stdout instead of the summary\n"
     "  --quiet                print nothing on success\n"
     "\n"
@@ -72,7 +74,20 @@ static int parse(int argc, char **argv, cli *c, int rank)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
-        if (!strcmp(a, "--topology") || !strcmp(a, "--set") || !strcmp(a, "--out")) {
+        if (!strcmp(a, "--grid") || !strcmp(a, "--threads")) {
+            if (!has_val)
+                return usage_error(rank, "option %s needs a value", a);
+            const char *v = argv[++i];
+            char end = 0;
+            int ok = !strcmp(a, "--grid")
+                ? sscanf(v, "%dx%d%c", &c->opt.grid_px, &c->opt.grid_py, &end) == 2 &&
+                      c->opt.grid_px > 0 && c->opt.grid_py > 0
+                : sscanf(v, "%d%c", &c->opt.threads, &end) == 1 && c->opt.threads > 0 &&
+                      c->opt.threads <= 1024;
+            if (!ok)
+                return usage_error(rank, !strcmp(a, "--grid") ? "--grid wants PxQ with P, Q >= 1, not '%s'"
+                                                               : "--threads wants a number 1..1024, not '%s'", v);
+        } else if (!strcmp(a, "--topology") || !strcmp(a, "--set") || !strcmp(a, "--out")) {
             if (!has_val)
                 return usage_error(rank, "option %s needs a value", a);
             const char *v = argv[++i];

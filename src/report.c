@@ -48,8 +48,10 @@ void wse_report_print(const wse_report *r, FILE *f)
     si(a, sizeof a, r->pe_cycles_per_core_s, "PE-cycles/core-s");
     si(b, sizeof b, r->hops_per_s, "hops/s");
     si(c, sizeof c, r->overhead_per_pe, "B/PE");
-    fprintf(f, "  emulator         %.3f s wall (%.3f setup, %.3f run), %d rank(s) x %d thread(s)\n",
-            r->wall_s, r->setup_s, r->run_s, r->ranks, r->threads);
+    fprintf(f, "  emulator         %.3f s wall (%.3f setup, %.3f run), %d rank(s) (grid %dx%d) x %d thread(s)\n",
+            r->wall_s, r->setup_s, r->run_s, r->ranks, r->grid_px, r->grid_py, r->threads);
+    fprintf(f, "                   halo %llu bytes in %llu messages, load imbalance %.2f\n",
+            (unsigned long long)r->halo_bytes, (unsigned long long)r->halo_messages, r->load_imbalance);
     fprintf(f, "                   %s, %s, overhead %s, %" PRIu64 " of %" PRIu64 " cycles stepped\n",
             a, b, c, s->cycles_stepped, s->cycles);
     if (r->verify >= 0)
@@ -102,6 +104,8 @@ static void json_emulator(wse_json *j, const wse_report *r)
     wse_json_num(j, "run_s", r->run_s);
     wse_json_int(j, "ranks", r->ranks);
     wse_json_int(j, "threads", r->threads);
+    wse_json_int(j, "grid_px", r->grid_px);
+    wse_json_int(j, "grid_py", r->grid_py);
     wse_json_num(j, "pe_cycles_per_core_s", r->pe_cycles_per_core_s);
     wse_json_num(j, "hops_per_s", r->hops_per_s);
     wse_json_uint(j, "halo_bytes", r->halo_bytes);

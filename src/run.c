@@ -6,8 +6,10 @@
  * before the first cycle, so a typo never costs a long run.  Files are
  * written only after the run, atomically.
  *
- * Drawback: this version emulates the whole region on one rank; on more
- * ranks it refuses to start (the distributed engine shards the region).
+ * Outputs are gathered to rank 0 one row of shards at a time and streamed
+ * into the .npy writer and the digest, so no rank holds more than its share
+ * plus one band.  Drawback: verify needs whole arrays, so with verify on,
+ * rank 0 holds every output array and the reference's inputs.
  */
 #include <errno.h>
 #include <math.h>
@@ -19,6 +21,7 @@
 #include "wse/io.h"
 #include "wse/programs.h"
 #include "wse/run.h"
+#include "wse/shard.h"
 
 #ifndef WSE_TOPOLOGY_DIR
 #define WSE_TOPOLOGY_DIR "topologies"
@@ -31,10 +34,14 @@ typedef struct run_ctx {
     wse_topology topo;
     const wse_program *prog;
     void *params;
-    wse_engine *eng;
-    wse_host_array out[WSE_MAX_ARRAYS];
+    wse_grid grid;
+    wse_sim *sim;
+    int rank, size;
+    wse_rect region;
+    wse_host_array full[WSE_MAX_ARRAYS];   /* rank 0, for verify */
     int out_idx[WSE_MAX_ARRAYS];
     int n_out;
+    wse_npy_writer w[WSE_MAX_ARRAYS];
 } run_ctx;
 
 static double wall(void)
@@ -100,17 +107,24 @@ static int check_outputs(run_ctx *c, wse_error *err)
     return 0;
 }
 
-static int load_inputs(run_ctx *c, wse_host_array *in, wse_error *err)
+static int ensure_dir(const char *dir, wse_error *err)
 {
-    wse_rect r = wse_engine_region(c->eng);
-    for (int i = 0; i < c->job.n_inputs; i++) {
-        int rc = wse_hostio_input(c->prog, c->params, r.width, r.height, &c->job.inputs[i], &in[i], err);
-        if (!rc)
-            rc = wse_hostio_scatter(c->eng, wse_hostio_find(c->prog, c->job.inputs[i].name), &in[i], err);
-        if (rc)
-            return as_input_error(rc, err);
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return 0;
     }
-    return 0;
+    return wse_error_set(err, WSE_EIO, dir, 0, 0, "cannot create output directory: %s", strerror(errno));
+}
+
+
+static int load_inputs(run_ctx *c, wse_error *err)
+{
+    int rc = 0;
+    for (int k = 0; k < wse_sim_nlocal(c->sim) && !rc; k++)
+        for (int i = 0; i < c->job.n_inputs && !rc; i++)
+            rc = as_input_error(wse_hostio_load(wse_sim_local(c->sim, k), &c->job.inputs[i], err), err);
+    return rc;
 }
 
 static void progress_cb(uint64_t cycle, void *arg)
@@ -120,71 +134,214 @@ static void progress_cb(uint64_t cycle, void *arg)
     fflush(f);
 }
 
-/* Compare the outputs with the program's host reference. */
-static int verify(run_ctx *c, wse_host_array *in, wse_error *err)
+/* ------------------------------------------------------------ outputs */
+
+typedef struct band_io {
+    wse_npy_writer *w;          /* rank 0: the .npy being written, or NULL */
+    uint8_t *full;              /* rank 0: the whole array, or NULL */
+    uint64_t *digest;           /* rank 0: digest to extend, or NULL */
+    size_t es;
+    uint64_t written;           /* elements emitted so far */
+} band_io;
+
+/* Rank 0: emit elements [b->written, upto) from buf (which starts at
+ * element b->written). */
+static int emit(band_io *b, const uint8_t *buf, uint64_t upto, wse_error *err)
+{
+    uint64_t bytes = (upto - b->written) * b->es;
+    int rc = 0;
+    if (b->w && bytes)
+        rc = wse_npy_write(b->w, buf, bytes, err);
+    if (b->digest)
+        *b->digest = wse_digest(*b->digest, buf, bytes);
+    if (b->full)
+        memcpy(b->full + b->written * b->es, buf, bytes);
+    b->written = upto;
+    return rc;
+}
+
+/* Gather one row of shards' runs on rank 0 and emit them. */
+static int gather_band(run_ctx *c, wse_runs *r, band_io *b, wse_error *err)
+{
+    unsigned long long mine[2] = { r->n, r->bytes }, *cnt = NULL;
+    int *rn = NULL, *rb = NULL, *dn = NULL, *db = NULL;
+    wse_runs all = { 0 };
+    if (c->rank == 0) {
+        cnt = calloc((size_t)c->size * 2, sizeof *cnt);
+        rn = calloc((size_t)c->size, sizeof *rn);
+        rb = calloc((size_t)c->size, sizeof *rb);
+        dn = calloc((size_t)c->size, sizeof *dn);
+        db = calloc((size_t)c->size, sizeof *db);
+    }
+    MPI_Gather(mine, 2, MPI_UNSIGNED_LONG_LONG, cnt, 2, MPI_UNSIGNED_LONG_LONG, 0, c->opt->comm);
+    int rc = 0;
+    if (c->rank == 0) {
+        for (int i = 0; i < c->size; i++) {
+            rn[i] = (int)cnt[2 * i];
+            dn[i] = (int)cnt[2 * i + 1];
+            rb[i] = i ? rb[i - 1] + rn[i - 1] : 0;
+            db[i] = i ? db[i - 1] + dn[i - 1] : 0;
+        }
+        all.n = (uint64_t)rb[c->size - 1] + (uint64_t)rn[c->size - 1];
+        all.bytes = (uint64_t)db[c->size - 1] + (uint64_t)dn[c->size - 1];
+        all.off = malloc((all.n ? all.n : 1) * sizeof *all.off);
+        all.len = malloc((all.n ? all.n : 1) * sizeof *all.len);
+        all.data = malloc(all.bytes ? all.bytes : 1);
+        if (!all.off || !all.len || !all.data)
+            rc = WSE_ENOMEM;
+    }
+    MPI_Gatherv(r->off, (int)r->n, MPI_UNSIGNED_LONG_LONG, all.off, rn, rb, MPI_UNSIGNED_LONG_LONG, 0, c->opt->comm);
+    MPI_Gatherv(r->len, (int)r->n, MPI_UNSIGNED_LONG_LONG, all.len, rn, rb, MPI_UNSIGNED_LONG_LONG, 0, c->opt->comm);
+    MPI_Gatherv(r->data, (int)r->bytes, MPI_BYTE, all.data, dn, db, MPI_BYTE, 0, c->opt->comm);
+    if (c->rank == 0 && !rc && all.n) {
+        uint64_t lo = UINT64_MAX, hi = 0;
+        for (uint64_t i = 0; i < all.n; i++) {
+            lo = all.off[i] < lo ? all.off[i] : lo;
+            hi = all.off[i] + all.len[i] > hi ? all.off[i] + all.len[i] : hi;
+        }
+        uint8_t *band = lo >= b->written ? calloc(hi - b->written, b->es) : NULL;
+        if (lo < b->written)
+            rc = wse_error_set(err, WSE_EPROGRAM, NULL, 0, 0,
+                               "an output array is not laid out by rows of PEs; it cannot be streamed");
+        else if (!band)
+            rc = wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for an output band");
+        for (uint64_t i = 0, d = 0; !rc && i < all.n; d += all.len[i] * b->es, i++)
+            memcpy(band + (all.off[i] - b->written) * b->es, all.data + d, all.len[i] * b->es);
+        if (!rc)
+            rc = emit(b, band, hi, err);
+        free(band);
+    }
+    wse_runs_free(&all);
+    free(cnt);
+    free(rn);
+    free(rb);
+    free(dn);
+    free(db);
+    return rc;
+}
+
+/* Stream array `ai` from the PEs to rank 0, row of shards by row. */
+static int stream_array(run_ctx *c, int ai, band_io *b, wse_error *err)
+{
+    const wse_array_spec *spec = &c->prog->arrays[ai];
+    int64_t shape[3] = { 1, 1, 1 };
+    int ndim = spec->shape(c->params, c->region.width, c->region.height, shape);
+    uint64_t total = 1;
+    for (int d = 0; d < ndim; d++)
+        total *= (uint64_t)shape[d];
+    b->es = wse_dtype_size(spec->dtype);
+    wse_runs r = { 0 };
+    int rc = 0;
+    for (int j = 0; j < c->grid.gy; j++) {
+        wse_runs_clear(&r);
+        for (int k = 0; k < wse_sim_nlocal(c->sim) && !rc; k++)
+            if (wse_sim_local_id(c->sim, k) / c->grid.gx == j)
+                rc = wse_hostio_pack(wse_sim_local(c->sim, k), ai, &r, err);
+        int brc = gather_band(c, &r, b, err);
+        rc = rc ? rc : brc;
+    }
+    wse_runs_free(&r);
+    if (c->rank == 0 && !rc && b->written < total) {
+        uint8_t *zeros = calloc(total - b->written, b->es);
+        rc = zeros ? emit(b, zeros, total, err) : WSE_ENOMEM;
+        free(zeros);
+    }
+    return rc;
+}
+
+static int open_writer(run_ctx *c, int i, wse_error *err)
+{
+    const wse_array_spec *spec = &c->prog->arrays[c->out_idx[i]];
+    int64_t shape[3] = { 1, 1, 1 };
+    int ndim = spec->shape(c->params, c->region.width, c->region.height, shape);
+    char path[WSE_PATH_MAX + WSE_NAME_MAX + 8];
+    snprintf(path, sizeof path, "%s/%s.npy", c->opt->out_dir, c->job.outputs[i]);
+    return wse_npy_open(&c->w[i], path, spec->dtype, ndim, shape, err);
+}
+
+/* The job's outputs (into files and the digest) and, for verify, every
+ * output array (into memory on rank 0). */
+static int collect_outputs(run_ctx *c, wse_error *err)
+{
+    uint64_t h = WSE_DIGEST_INIT;
+    int rc = 0;
+    if (c->rank == 0 && c->opt->out_dir)
+        rc = ensure_dir(c->opt->out_dir, err);
+    for (int a = 0; a < c->prog->n_arrays && !rc; a++) {
+        int oi = -1;
+        for (int i = 0; i < c->n_out; i++)
+            if (c->out_idx[i] == a)
+                oi = i;
+        int keep = c->job.verify && c->prog->arrays[a].is_output;
+        if (oi < 0 && !keep)
+            continue;
+        band_io b = { 0 };
+        if (c->rank == 0) {
+            if (oi >= 0 && c->opt->out_dir && (rc = open_writer(c, oi, err)) != 0)
+                break;
+            b.w = oi >= 0 && c->opt->out_dir ? &c->w[oi] : NULL;
+            if (keep) {
+                rc = wse_hostio_alloc(c->prog, c->params, c->region.width, c->region.height, a,
+                                      &c->full[a], err);
+                b.full = c->full[a].data;
+            }
+            if (oi >= 0) {
+                int64_t shape[3] = { 1, 1, 1 };
+                int nd = c->prog->arrays[a].shape(c->params, c->region.width, c->region.height, shape);
+                h = wse_digest(h, c->prog->arrays[a].name, strlen(c->prog->arrays[a].name) + 1);
+                for (int d = 0; d < nd; d++)
+                    h = wse_digest_u64(h, (uint64_t)shape[d]);
+                b.digest = &h;
+            }
+        }
+        int src = stream_array(c, a, &b, err);
+        rc = rc ? rc : src;
+    }
+    c->rep->digest = wse_digest_u64(h, c->rep->st.cycles);
+    for (int i = 0; i < c->n_out && c->rank == 0; i++)
+        if (c->w[i].f && !rc)
+            rc = wse_npy_commit(&c->w[i], err);
+    return rc;
+}
+
+/* Compare the outputs with the program's host reference (rank 0). */
+static int verify(run_ctx *c, wse_error *err)
 {
     wse_report *rep = c->rep;
-    wse_rect r = wse_engine_region(c->eng);
+    int w = c->region.width, h = c->region.height;
     void *arrays[WSE_MAX_ARRAYS] = { 0 };
     wse_host_array ref[WSE_MAX_ARRAYS];
     memset(ref, 0, sizeof ref);
     int rc = 0;
     for (int a = 0; a < c->prog->n_arrays && !rc; a++) {
+        const wse_input *in = NULL;
         for (int i = 0; i < c->job.n_inputs; i++)
             if (strcmp(c->job.inputs[i].name, c->prog->arrays[a].name) == 0)
-                arrays[a] = in[i].data;
-        if (!arrays[a]) {
-            rc = wse_hostio_alloc(c->prog, c->params, r.width, r.height, a, &ref[a], err);
-            arrays[a] = ref[a].data;
-        }
+                in = &c->job.inputs[i];
+        rc = in ? wse_hostio_input(c->prog, c->params, w, h, in, &ref[a], err)
+                : wse_hostio_alloc(c->prog, c->params, w, h, a, &ref[a], err);
+        arrays[a] = ref[a].data;
     }
     if (!rc)
-        rc = c->prog->reference(c->params, r.width, r.height, arrays, err);
+        rc = c->prog->reference(c->params, w, h, arrays, err);
     rep->max_abs_err = 0.0;
     for (int a = 0; a < c->prog->n_arrays && !rc; a++) {
         if (!c->prog->arrays[a].is_output || c->prog->arrays[a].dtype != WSE_F32)
             continue;
-        wse_host_array got;
-        rc = wse_hostio_alloc(c->prog, c->params, r.width, r.height, a, &got, err);
-        if (!rc)
-            rc = wse_hostio_gather(c->eng, a, &got, err);
-        uint64_t n = rc ? 0 : wse_host_array_count(&got);
-        const float *x = got.data, *y = arrays[a];
+        uint64_t n = wse_host_array_count(&ref[a]);
+        const float *x = c->full[a].data, *y = ref[a].data;
         for (uint64_t i = 0; i < n; i++) {
             double d = fabs((double)x[i] - (double)y[i]);
             if (!(d <= rep->max_abs_err))      /* NaN counts as infinite */
                 rep->max_abs_err = isnan(d) ? INFINITY : d;
         }
-        wse_host_array_free(&got);
     }
     for (int a = 0; a < WSE_MAX_ARRAYS; a++)
         wse_host_array_free(&ref[a]);
     if (rc)
         return rc;
-    rep->tolerance = c->prog->tolerance(c->params, r.width, r.height);
+    rep->tolerance = c->prog->tolerance(c->params, w, h);
     rep->verify = rep->max_abs_err <= rep->tolerance;
-    return 0;
-}
-
-static int gather_outputs(run_ctx *c, wse_error *err)
-{
-    wse_rect r = wse_engine_region(c->eng);
-    uint64_t h = WSE_DIGEST_INIT;
-    for (int i = 0; i < c->n_out; i++) {
-        int rc = wse_hostio_alloc(c->prog, c->params, r.width, r.height, c->out_idx[i], &c->out[i], err);
-        if (!rc)
-            rc = wse_hostio_gather(c->eng, c->out_idx[i], &c->out[i], err);
-        if (rc)
-            return rc;
-        const wse_host_array *a = &c->out[i];
-        h = wse_digest(h, c->job.outputs[i], strlen(c->job.outputs[i]) + 1);
-        for (int d = 0; d < a->ndim; d++)
-            h = wse_digest_u64(h, (uint64_t)a->shape[d]);
-        h = wse_digest(h, a->data, wse_host_array_count(a) * wse_dtype_size(a->dtype));
-        snprintf(c->rep->outputs[i], WSE_NAME_MAX, "%s", c->job.outputs[i]);
-    }
-    c->rep->n_outputs = c->n_out;
-    c->rep->digest = wse_digest_u64(h, c->rep->st.cycles);
     return 0;
 }
 
@@ -213,90 +370,103 @@ static void derive(run_ctx *c)
     double cores = (double)rep->ranks * rep->threads;
     rep->pe_cycles_per_core_s = rep->run_s > 0 ? pes * cyc / (rep->run_s * cores) : 0;
     rep->hops_per_s = rep->run_s > 0 ? (double)s->hops / rep->run_s : 0;
-    rep->load_imbalance = 1.0;
-    rep->overhead_bytes = wse_engine_overhead_bytes(c->eng);
+    unsigned long long mine = 0, all = 0;
+    for (int k = 0; k < wse_sim_nlocal(c->sim); k++)
+        mine += wse_engine_overhead_bytes(wse_sim_local(c->sim, k));
+    MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, c->opt->comm);
+    rep->overhead_bytes = all;
     rep->overhead_per_pe = pes > 0 ? (double)rep->overhead_bytes / pes : 0;
-}
-
-static int ensure_dir(const char *dir, wse_error *err)
-{
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-            return 0;
-    }
-    return wse_error_set(err, WSE_EIO, dir, 0, 0, "cannot create output directory: %s", strerror(errno));
 }
 
 static int fill_report(FILE *f, void *arg) { return wse_report_json(arg, f); }
 
-static int write_files(run_ctx *c, wse_error *err)
+static int write_report(run_ctx *c, wse_error *err)
 {
-    const char *dir = c->opt->out_dir;
-    int rc = ensure_dir(dir, err);
-    char path[WSE_PATH_MAX + WSE_NAME_MAX + 8];
-    for (int i = 0; i < c->n_out && !rc; i++) {
-        const wse_host_array *a = &c->out[i];
-        snprintf(path, sizeof path, "%s/%s.npy", dir, c->job.outputs[i]);
-        rc = wse_npy_save(path, a->dtype, a->ndim, a->shape, a->data, err);
-    }
-    snprintf(path, sizeof path, "%s/report.json", dir);
+    char path[WSE_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/report.json", c->opt->out_dir);
+    return wse_file_write_atomic(path, fill_report, c->rep, err);
+}
+
+static void fill_header(run_ctx *c)
+{
+    wse_report *rep = c->rep;
+    snprintf(rep->job, sizeof rep->job, "%s", c->opt->job_path);
+    snprintf(rep->topology, sizeof rep->topology, "%s", c->topo.name);
+    snprintf(rep->program, sizeof rep->program, "%s", c->job.program);
+    rep->mode = c->job.mode == WSE_MODE_RELAXED ? "relaxed" : "exact";
+    rep->region = (wse_rect){ c->job.region_x, c->job.region_y, c->job.region_width,
+                              c->job.region_height };
+    rep->ranks = c->size;
+    rep->threads = c->grid.threads;
+    rep->grid_px = c->grid.px;
+    rep->grid_py = c->grid.py;
+    rep->verify = -1;
+    for (int i = 0; i < c->n_out; i++)
+        snprintf(rep->outputs[i], WSE_NAME_MAX, "%s", c->job.outputs[i]);
+    rep->n_outputs = c->n_out;
+}
+
+/* Everything before the first cycle.  Collective. */
+static int prepare(run_ctx *c, wse_error *err)
+{
+    int rc = load_config(c, err);
     if (!rc)
-        rc = wse_file_write_atomic(path, fill_report, c->rep, err);
+        rc = check_outputs(c, err);
+    if (!rc && c->job.mode == WSE_MODE_RELAXED)
+        rc = wse_error_set(err, WSE_ECONFIG, c->job.path, 0, 0,
+                           "mode 'relaxed' is not implemented yet; use exact");
+    c->region = (wse_rect){ c->job.region_x, c->job.region_y, c->job.region_width, c->job.region_height };
+    if (!rc)
+        rc = wse_grid_make(c->region.width, c->region.height, c->size, c->opt->grid_px,
+                           c->opt->grid_py, c->opt->threads > 0 ? c->opt->threads : 1, &c->grid, err);
+    rc = wse_agree(c->opt->comm, rc, err);
+    if (!rc)
+        rc = wse_sim_create(&c->topo, c->prog, c->params, c->region, &c->grid, c->opt->comm,
+                            &c->sim, err);
+    if (!rc)
+        rc = wse_agree(c->opt->comm, load_inputs(c, err), err);
     return rc;
 }
 
 static int run_job(run_ctx *c, wse_error *err)
 {
     double t0 = wall();
-    wse_host_array in[WSE_MAX_ARRAYS];
-    memset(in, 0, sizeof in);
-    int rc = load_config(c, err);
-    if (!rc)
-        rc = check_outputs(c, err);
-    wse_rect region = { c->job.region_x, c->job.region_y, c->job.region_width, c->job.region_height };
-    if (!rc)
-        rc = wse_engine_create(&c->topo, c->prog, c->params, region, NULL, &c->eng, err);
-    if (!rc)
-        rc = load_inputs(c, in, err);
+    int rc = prepare(c, err);
+    fill_header(c);
     wse_report *rep = c->rep;
-    snprintf(rep->job, sizeof rep->job, "%s", c->opt->job_path);
-    snprintf(rep->topology, sizeof rep->topology, "%s", c->topo.name);
-    snprintf(rep->program, sizeof rep->program, "%s", c->job.program);
-    rep->mode = c->job.mode == WSE_MODE_RELAXED ? "relaxed" : "exact";
-    rep->region = region;
-    rep->ranks = rep->threads = 1;
-    rep->verify = -1;
     rep->setup_s = wall() - t0;
-    if (!rc && c->job.mode == WSE_MODE_RELAXED)
-        rc = wse_error_set(err, WSE_ECONFIG, c->job.path, 0, 0,
-                           "mode 'relaxed' needs the distributed engine; this version runs exact mode only");
     if (rc || c->opt->check_only)
-        goto done;
+        return rc;
     if (c->opt->progress)
-        wse_engine_set_progress(c->eng, c->opt->progress_seconds > 0 ? c->opt->progress_seconds : 10.0,
-                                progress_cb, c->opt->progress);
+        wse_sim_set_progress(c->sim, c->opt->progress_seconds > 0 ? c->opt->progress_seconds : 10.0,
+                             progress_cb, c->opt->progress);
     double t1 = wall();
-    rc = wse_engine_run(c->eng, (uint64_t)c->job.max_cycles, err);
+    rc = wse_sim_run(c->sim, (uint64_t)c->job.max_cycles, err);
     rep->run_s = wall() - t1;
-    wse_engine_stats_get(c->eng, &rep->st);
+    double mx = rep->run_s;
+    MPI_Allreduce(&rep->run_s, &mx, 1, MPI_DOUBLE, MPI_MAX, c->opt->comm);
+    rep->run_s = mx;
+    wse_sim_stats(c->sim, &rep->st);
+    wse_sim_halo(c->sim, &rep->halo_bytes, &rep->halo_messages);
+    rep->load_imbalance = wse_sim_imbalance(c->sim);
     if (rc)
-        goto done;
-    rc = gather_outputs(c, err);
-    if (!rc && c->job.verify)
-        rc = verify(c, in, err);
+        return rc;
+    rc = wse_agree(c->opt->comm, collect_outputs(c, err), err);
+    if (!rc && c->job.verify && c->rank == 0)
+        rc = verify(c, err);
+    rc = wse_agree(c->opt->comm, rc, err);
+    MPI_Bcast(&rep->verify, 1, MPI_INT, 0, c->opt->comm);
+    MPI_Bcast(&rep->max_abs_err, 1, MPI_DOUBLE, 0, c->opt->comm);
+    MPI_Bcast(&rep->tolerance, 1, MPI_DOUBLE, 0, c->opt->comm);
     rep->wall_s = wall() - t0;
-    if (!rc)
-        derive(c);
-    if (!rc && c->opt->out_dir)
-        rc = write_files(c, err);
+    derive(c);
+    if (!rc && c->opt->out_dir && c->rank == 0)
+        rc = write_report(c, err);
+    rc = wse_agree(c->opt->comm, rc, err);
     if (!rc && rep->verify == 0)
         rc = wse_error_set(err, WSE_EVERIFY, NULL, 0, 0,
                            "verification failed: max abs error %.3g exceeds tolerance %.3g",
                            rep->max_abs_err, rep->tolerance);
-done:
-    for (int i = 0; i < WSE_MAX_ARRAYS; i++)
-        wse_host_array_free(&in[i]);
     return rc;
 }
 
@@ -307,17 +477,16 @@ int wse_run(const wse_run_options *opt, wse_report *rep, wse_error *err)
     memset(rep, 0, sizeof *rep);
     c.opt = opt;
     c.rep = rep;
-    int size = 1;
-    MPI_Comm_size(opt->comm, &size);
-    int rc;
-    if (size != 1)
-        rc = wse_error_set(err, WSE_EMPI, NULL, 0, 0,
-                           "this version emulates on one rank; started on %d ranks", size);
-    else
-        rc = run_job(&c, err);
-    for (int i = 0; i < WSE_MAX_ARRAYS; i++)
-        wse_host_array_free(&c.out[i]);
-    wse_engine_destroy(c.eng);
+    MPI_Comm_rank(opt->comm, &c.rank);
+    MPI_Comm_size(opt->comm, &c.size);
+    int rc = run_job(&c, err);
+    for (int i = 0; i < WSE_MAX_ARRAYS; i++) {
+        wse_host_array_free(&c.full[i]);
+        if (c.w[i].f)
+            wse_npy_abort(&c.w[i]);
+    }
+    wse_sim_destroy(c.sim);
+    wse_grid_free(&c.grid);
     free(c.params);
     return rc;
 }

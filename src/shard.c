@@ -140,8 +140,10 @@ wse_rect wse_grid_rect(const wse_grid *g, int i, int j)
 
 /* Make every rank return the same code and message: the first failing
  * rank's.  Collective. */
-static int agree(MPI_Comm comm, int rank, int rc, wse_error *err)
+int wse_agree(MPI_Comm comm, int rc, wse_error *err)
 {
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
     long long v[2] = { rc, rc ? rank : INT32_MAX }, r[2];
     MPI_Allreduce(v, r, 2, MPI_LONG_LONG, MPI_MIN, comm);
     if (r[0] == 0)
@@ -237,9 +239,7 @@ int wse_sim_create(const wse_topology *topo, const wse_program *prog,
     }
     if (!rc && (rc = alloc_buffers(s)) != 0)
         wse_error_set(err, rc, NULL, 0, 0, "out of memory for halo buffers");
-    int rank = 0;
-    MPI_Comm_rank(comm, &rank);
-    rc = agree(comm, rank, rc, err);
+    rc = wse_agree(comm, rc, err);
     if (rc) {
         wse_sim_destroy(s);
         return rc;
@@ -269,6 +269,7 @@ void wse_sim_destroy(wse_sim *s)
 
 int wse_sim_nlocal(const wse_sim *s) { return s->nlocal; }
 wse_engine *wse_sim_local(wse_sim *s, int k) { return s->eng[k]; }
+int wse_sim_local_id(const wse_sim *s, int k) { return s->sid[k]; }
 
 void wse_sim_set_progress(wse_sim *s, double seconds,
                           void (*fn)(uint64_t, void *), void *arg)

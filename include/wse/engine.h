@@ -71,6 +71,10 @@ void wse_engine_stats_get(const wse_engine *e, wse_engine_stats *s);
 wse_rect wse_engine_region(const wse_engine *e);
 wse_rect wse_engine_shard(const wse_engine *e);
 
+/* The program and its bound params. */
+const wse_program *wse_engine_program(const wse_engine *e);
+const void *wse_engine_params(const wse_engine *e);
+
 /* ------------------------------------------------------------ shards
  *
  * Several engines, each owning one shard of a region, run one program

@@ -31,6 +31,14 @@ int wse_npy_read(const char *path, int dtype, int ndim, const int64_t *shape,
                  void *data, wse_error *err);
 
 /*
+ * Check an .npy file as wse_npy_read does and leave it open, positioned at
+ * the first data byte, so a rank can read just its part (fseek + fread).
+ * Returns 0 with *f open, or an error with *f NULL.
+ */
+int wse_npy_open_read(const char *path, int dtype, int ndim, const int64_t *shape,
+                      FILE **f, wse_error *err);
+
+/*
  * Streaming .npy writer, so a gathered array can be written a band at a
  * time.  open writes the header to a temporary file; write appends raw
  * element bytes; commit checks that exactly prod(shape) elements were

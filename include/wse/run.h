@@ -22,6 +22,8 @@ typedef struct wse_run_options {
     FILE *progress;             /* progress lines on long runs, or NULL */
     double progress_seconds;    /* interval, default 10 */
     MPI_Comm comm;              /* the ranks of this run */
+    int grid_px, grid_py;       /* --grid PxQ, or 0 x 0 to choose */
+    int threads;                /* shard rows per rank (0 = 1) */
 } wse_run_options;
 
 #define WSE_REPORT_MAX_OUTPUTS WSE_MAX_ARRAYS
@@ -44,6 +46,7 @@ typedef struct wse_report {
     /* the emulator */
     double wall_s, setup_s, run_s;
     int ranks, threads;
+    int grid_px, grid_py;
     double pe_cycles_per_core_s, hops_per_s;
     uint64_t halo_bytes, halo_messages;
     double load_imbalance;

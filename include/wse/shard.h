@@ -59,9 +59,14 @@ int wse_sim_create(const wse_topology *topo, const wse_program *prog,
 /* Run to completion (collective).  Errors as wse_engine_run. */
 int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err);
 
-/* This rank's engines. */
+/* This rank's engines, and their shard ids (row * gx + column). */
 int wse_sim_nlocal(const wse_sim *s);
 wse_engine *wse_sim_local(wse_sim *s, int k);
+int wse_sim_local_id(const wse_sim *s, int k);
+
+/* Make every rank of comm return the same code and error message: the
+ * first failing rank's.  Collective; returns the agreed code. */
+int wse_agree(MPI_Comm comm, int rc, wse_error *err);
 
 /* Statistics summed (and maxima chosen with fixed tie-breaks) over all
  * shards of all ranks: identical on every rank and for every grid. */
