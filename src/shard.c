@@ -18,7 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include "wse/shard.h"
+#include "wse/threads.h"
+
+/* What every thread does next, between two barriers. */
+enum { PH_CREATE, PH_ADVANCE, PH_APPLY, PH_CLEAR, PH_STOP };
+
+typedef struct worker {
+    struct wse_sim *s;
+    int k;                      /* local shard it owns */
+    pthread_t th;
+    int started;
+    int rc;
+    wse_error err;
+} worker;
 
 struct wse_sim {
     MPI_Comm comm;
@@ -38,6 +52,16 @@ struct wse_sim {
     double progress_s;
     void (*progress)(uint64_t, void *);
     void *progress_arg;
+    /* threads: one per local shard, the caller's thread is shard 0 */
+    worker *w;
+    pthread_barrier_t bar;
+    int bar_ok;
+    int phase;
+    uint64_t end;               /* PH_ADVANCE: the window's end */
+    const wse_topology *topo;   /* PH_CREATE */
+    const wse_program *prog;
+    const void *params;
+    wse_pin_plan *pin;
 };
 
 static const int sdx[4] = { 0, 1, 0, -1 }, sdy[4] = { -1, 0, 1, 0 };
@@ -215,6 +239,92 @@ static int alloc_buffers(wse_sim *s)
     return 0;
 }
 
+static int advance_one(wse_sim *s, int k, wse_error *err)
+{
+    double t0 = wall();
+    int rc = wse_engine_advance(s->eng[k], s->end, err);
+    s->busy_s[k] += wall() - t0;
+    return rc;
+}
+
+static int apply_one(wse_sim *s, int k, wse_error *err);
+
+static int create_one(wse_sim *s, int k, wse_error *err)
+{
+    wse_pin_thread(s->pin, k);
+    wse_rect r = wse_grid_rect(&s->g, s->sid[k] % s->g.gx, s->sid[k] / s->g.gx);
+    return wse_engine_create(s->topo, s->prog, s->params, s->region, &r, &s->eng[k], err);
+}
+
+static int run_phase(wse_sim *s, int k, wse_error *err)
+{
+    switch (s->phase) {
+    case PH_CREATE: return create_one(s, k, err);
+    case PH_ADVANCE: return advance_one(s, k, err);
+    case PH_APPLY: return apply_one(s, k, err);
+    case PH_CLEAR: wse_engine_outbox_clear(s->eng[k]); return 0;
+    default: return 0;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    wse_sim *s = w->s;
+    for (;;) {
+        pthread_barrier_wait(&s->bar);
+        if (s->phase == PH_STOP)
+            break;
+        wse_error_clear(&w->err);
+        w->rc = run_phase(s, w->k, &w->err);
+        pthread_barrier_wait(&s->bar);
+    }
+    return NULL;
+}
+
+/* Every local shard does phase, each on its own thread.  Returns the first
+ * failing shard's code, its message in err. */
+static int par(wse_sim *s, int phase, wse_error *err)
+{
+    s->phase = phase;
+    if (s->nlocal > 1)
+        pthread_barrier_wait(&s->bar);
+    wse_error_clear(&s->w[0].err);
+    s->w[0].rc = run_phase(s, 0, &s->w[0].err);
+    if (s->nlocal > 1)
+        pthread_barrier_wait(&s->bar);
+    for (int k = 0; k < s->nlocal; k++)
+        if (s->w[k].rc) {
+            if (err && !err->code)
+                *err = s->w[k].err;
+            return s->w[k].rc;
+        }
+    return 0;
+}
+
+static int start_threads(wse_sim *s, MPI_Comm comm)
+{
+    s->w = calloc((size_t)s->nlocal, sizeof *s->w);
+    if (!s->w)
+        return WSE_ENOMEM;
+    s->pin = wse_pin_plan_make(comm, s->nlocal);
+    for (int k = 0; k < s->nlocal; k++) {
+        s->w[k].s = s;
+        s->w[k].k = k;
+    }
+    if (s->nlocal == 1)
+        return 0;
+    if (pthread_barrier_init(&s->bar, NULL, (unsigned)s->nlocal) != 0)
+        return WSE_ENOMEM;
+    s->bar_ok = 1;
+    for (int k = 1; k < s->nlocal; k++) {
+        if (pthread_create(&s->w[k].th, NULL, worker_main, &s->w[k]) != 0)
+            return WSE_ENOMEM;
+        s->w[k].started = 1;
+    }
+    return 0;
+}
+
 int wse_sim_create(const wse_topology *topo, const wse_program *prog,
                    const void *params, wse_rect region, const wse_grid *g,
                    MPI_Comm comm, wse_sim **out, wse_error *err)
@@ -229,14 +339,19 @@ int wse_sim_create(const wse_topology *topo, const wse_program *prog,
         s->g = *g;
         s->region = region;
         s->latency = topo->hop_latency_cycles;
+        s->topo = topo;
+        s->prog = prog;
+        s->params = params;
         rc = alloc_local(s);
     }
-    if (rc)
-        wse_error_set(err, rc, NULL, 0, 0, "out of memory for shards");
-    for (int k = 0; !rc && k < s->nlocal; k++) {
-        wse_rect r = wse_grid_rect(g, s->sid[k] % g->gx, s->sid[k] / g->gx);
-        rc = wse_engine_create(topo, prog, params, region, &r, &s->eng[k], err);
+    if (!rc && (rc = start_threads(s, comm)) != 0 && s->nlocal > 1) {
+        wse_sim_destroy(s);         /* threads that did start are stopped */
+        s = NULL;
     }
+    if (rc)
+        wse_error_set(err, rc, NULL, 0, 0, "out of memory for shards or threads");
+    else
+        rc = par(s, PH_CREATE, err);        /* each engine first touched by its thread */
     if (!rc && (rc = alloc_buffers(s)) != 0)
         wse_error_set(err, rc, NULL, 0, 0, "out of memory for halo buffers");
     rc = wse_agree(comm, rc, err);
@@ -248,10 +363,36 @@ int wse_sim_create(const wse_topology *topo, const wse_program *prog,
     return 0;
 }
 
+const char *wse_sim_pinning(const wse_sim *s)
+{
+    return wse_pin_describe(s->pin);
+}
+
 void wse_sim_destroy(wse_sim *s)
 {
     if (!s)
         return;
+    if (s->bar_ok) {
+        int all = 1;
+        for (int k = 1; k < s->nlocal; k++)
+            all &= s->w[k].started;
+        if (!all) {
+            /* pthread_create failed part way: the started threads wait on a
+             * barrier that can never fill.  Leave them (and s) to the
+             * process's imminent exit rather than hang here. */
+            for (int k = 1; k < s->nlocal; k++)
+                if (s->w[k].started)
+                    pthread_detach(s->w[k].th);
+            return;
+        }
+        s->phase = PH_STOP;
+        pthread_barrier_wait(&s->bar);
+        for (int k = 1; k < s->nlocal; k++)
+            pthread_join(s->w[k].th, NULL);
+        pthread_barrier_destroy(&s->bar);
+    }
+    free(s->w);
+    wse_pin_plan_free(s->pin);
     for (int k = 0; k < s->nlocal; k++) {
         if (s->eng)
             wse_engine_destroy(s->eng[k]);
@@ -280,17 +421,6 @@ void wse_sim_set_progress(wse_sim *s, double seconds,
 }
 
 /* ------------------------------------------------------------ a window */
-
-static int advance_all(wse_sim *s, uint64_t end, wse_error *err)
-{
-    int rc = 0;
-    for (int k = 0; k < s->nlocal && !rc; k++) {
-        double t0 = wall();
-        rc = wse_engine_advance(s->eng[k], end, err);
-        s->busy_s[k] += wall() - t0;
-    }
-    return rc;
-}
 
 /* Swap edge events with neighbour shards on other ranks. */
 static int exchange_remote(wse_sim *s, wse_error *err)
@@ -333,27 +463,26 @@ static int exchange_remote(wse_sim *s, wse_error *err)
     return 0;
 }
 
-static int apply_all(wse_sim *s, wse_error *err)
+/* Apply the events crossing into local shard k; its neighbours' outboxes
+ * are read, not changed, so all shards apply at once. */
+static int apply_one(wse_sim *s, int k, wse_error *err)
 {
     int rc = 0;
-    for (int k = 0; k < s->nlocal && !rc; k++)
-        for (int d = 0; d < 4 && !rc; d++) {
-            int nb = neighbour_shard(&s->g, s->sid[k], d);
-            if (nb < 0)
-                continue;
-            int lk = local_of(s, nb);
-            uint32_t cnt;
-            const wse_event *ev;
-            if (lk >= 0) {
-                ev = wse_engine_outbox(s->eng[lk], (d + 2) % 4, &cnt);
-            } else {
-                ev = s->rb[k * 4 + d];
-                cnt = s->rn[k * 4 + d];
-            }
-            rc = wse_engine_apply(s->eng[k], d, ev, cnt, err);
+    for (int d = 0; d < 4 && !rc; d++) {
+        int nb = neighbour_shard(&s->g, s->sid[k], d);
+        if (nb < 0)
+            continue;
+        int lk = local_of(s, nb);
+        uint32_t cnt;
+        const wse_event *ev;
+        if (lk >= 0) {
+            ev = wse_engine_outbox(s->eng[lk], (d + 2) % 4, &cnt);
+        } else {
+            ev = s->rb[k * 4 + d];
+            cnt = s->rn[k * 4 + d];
         }
-    for (int k = 0; k < s->nlocal; k++)
-        wse_engine_outbox_clear(s->eng[k]);
+        rc = wse_engine_apply(s->eng[k], d, ev, cnt, err);
+    }
     return rc;
 }
 
@@ -460,11 +589,14 @@ int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
                                  (unsigned long long)max_cycles, (unsigned long long)left);
         }
         uint64_t end = next + (uint64_t)s->latency;
-        rc = advance_all(s, end, err);
+        s->end = end;
+        rc = par(s, PH_ADVANCE, err);
         if (!rc && s->size > 1)
             rc = exchange_remote(s, err);
         if (!rc)
-            rc = apply_all(s, err);
+            rc = par(s, PH_APPLY, err);
+        if (!rc)
+            rc = par(s, PH_CLEAR, err);
         next = rc ? UINT64_MAX : local_next(s);
         rc = agree_next(s, rc, &next, err);
         if (s->progress && s->rank == 0 && wall() - last >= s->progress_s) {

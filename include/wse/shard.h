@@ -79,6 +79,9 @@ void wse_sim_halo(wse_sim *s, uint64_t *bytes, uint64_t *messages);
  * divided by the mean: 1.0 is perfect balance. */
 double wse_sim_imbalance(wse_sim *s);
 
+/* How this rank's threads are bound (see wse/threads.h). */
+const char *wse_sim_pinning(const wse_sim *s);
+
 void wse_sim_set_progress(wse_sim *s, double seconds,
                           void (*fn)(uint64_t cycle, void *arg), void *arg);
 
