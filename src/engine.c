@@ -1067,6 +1067,7 @@ static void run_task(wse_engine *e, uint32_t pe, int id, uint32_t payload, uint6
     wse_pestate *p = &e->pe[pe];
     struct wse_pe h = { .e = e, .idx = pe, .now = t,
                         .charged = (uint64_t)e->topo.task_switch_cycles, .in_setup = 0 };
+    pe_coords(e, pe, &h.x, &h.y);
     e->prog->task(&h, wse__engine_sram(e, pe), id, payload);
     uint64_t cost = h.charged ? h.charged : 1;
     p->busy_until = t + cost;

@@ -48,6 +48,8 @@ static void probe_task(wse_pe *pe, void *state, int task, uint32_t payload)
 {
     probe_pe *st = state;
     probe_state *s = &st->s;
+    s->task_x = pe_x(pe);
+    s->task_y = pe_y(pe);
     if (task < 32 && ((s->data_colors >> task) & 1)) {
         probe_log(pe, s, payload);
         if (s->charge)

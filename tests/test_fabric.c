@@ -60,6 +60,8 @@ static void run_line(int width, int depth, int latency, int n, int charge,
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     probe_state *s = state_at(e, width - 1, 0);
     CU_ASSERT_EQUAL(s->log_n, (uint32_t)n);
+    CU_ASSERT_EQUAL(s->task_x, width - 1);      /* coordinates inside tasks */
+    CU_ASSERT_EQUAL(s->task_y, 0);
     for (int i = 0; i < n && i < (int)s->log_n; i++) {
         CU_ASSERT_EQUAL(s->log_value[i], 100u + (uint32_t)i);   /* in order */
         CU_ASSERT_EQUAL(s->log_cycle[i], first + period * (uint64_t)(i / burst) + (uint64_t)(i % burst));
