@@ -153,6 +153,7 @@ static void test_backpressure_across_ranks(void)
             continue;
         checked = 1;
         CU_ASSERT_EQUAL(st->log_n, 12u);
+        CU_ASSERT_EQUAL(st->task_x, 5);
         for (uint32_t i = 0; i < st->log_n && i < 12; i++) {
             CU_ASSERT_EQUAL(st->log_value[i], 100u + i);
             CU_ASSERT_EQUAL(st->log_cycle[i], 7u + 10u * i);
