@@ -170,18 +170,6 @@ static int is_remote(const wse_engine *e, uint32_t pe, int d)
     return where(e, x + dx[d], y + dy[d]) == NB_REMOTE;
 }
 
-/* The owned PE that pushes into queue q of PE pe, or WSE_NONE. */
-static uint32_t upstream(const wse_engine *e, uint32_t pe, const wse_queue *q)
-{
-    return q->port < 4 ? neighbour(e, pe, q->port) : pe;
-}
-
-/* The PE owning the target of output `port` of PE pe. */
-static uint32_t downstream(const wse_engine *e, uint32_t pe, int port)
-{
-    return port < 4 ? neighbour(e, pe, port) : pe;
-}
-
 static int pe_xy(const wse_engine *e, uint32_t pe, int *y)
 {
     int x;
@@ -281,7 +269,7 @@ static wse_timer heap_pop(wse_engine *e)
 }
 
 /* Visit pe at `cycle` (> now while running; any cycle during setup). */
-void wse__engine_wake(wse_engine *e, uint32_t pe, uint64_t cycle)
+static inline void wake(wse_engine *e, uint32_t pe, uint64_t cycle)
 {
     if (pe == WSE_NONE)
         return;
@@ -295,6 +283,11 @@ void wse__engine_wake(wse_engine *e, uint32_t pe, uint64_t cycle)
         bitset_set(&e->ring[cycle % WSE_RING], pe);
     else
         heap_push(e, cycle, pe);
+}
+
+void wse__engine_wake(wse_engine *e, uint32_t pe, uint64_t cycle)
+{
+    wake(e, pe, cycle);
 }
 
 /* Wake between windows, when cycle may be the coming one itself. */
@@ -349,18 +342,19 @@ static uint32_t bq_pos(const wse_engine *e, int side, uint32_t qi)
 static void popped(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
 {
     const wse_queue *q = &e->q[qi];
-    if (q->port < 4 && is_remote(e, pe, q->port)) {
+    if (q->up_remote) {
         ev_append(e, q->port, t, bq_pos(e, q->port, qi) | WSE_EVENT_POP, 0);
         return;
     }
-    wse__engine_wake(e, upstream(e, pe, q), t + (uint64_t)e->latency);
+    /* a queue that was popped was pushed: its producer exists here */
+    wake(e, (uint32_t)((int32_t)pe + e->step[q->port]), t + (uint64_t)e->latency);
 }
 
 /* After pushing word into queue tg from PE pe's output port at t. */
 static void pushed(wse_engine *e, uint32_t pe, int port, uint32_t tg, uint32_t word, uint64_t t)
 {
-    if (tg < e->nq_own) {
-        wse__engine_wake(e, downstream(e, pe, port), t + (uint64_t)e->latency);
+    if (tg < e->nq_own) {       /* resolved, so the neighbour exists here */
+        wake(e, (uint32_t)((int32_t)pe + e->step[port]), t + (uint64_t)e->latency);
         return;
     }
     ev_append(e, port, t, tg - e->ghost_first[port], word);
@@ -587,6 +581,7 @@ static int make_bq(wse_engine *e)
                 if (port >= 4 || !is_remote(e, pe, port))
                     continue;
                 if (pass == 1) {
+                    e->q[k].up_remote = 1;
                     e->bq[port][n[port]].q = k;
                     e->bq[port][n[port]].pe = pe;
                 }
@@ -824,6 +819,10 @@ int wse_engine_create(const wse_topology *topo, const wse_program *prog,
     e->npe = (uint32_t)sh.width * (uint32_t)sh.height;
     e->depth = topo->queue_depth;
     e->latency = topo->hop_latency_cycles;
+    e->step[WSE_PORT_N] = -sh.width;
+    e->step[WSE_PORT_E] = 1;
+    e->step[WSE_PORT_S] = sh.width;
+    e->step[WSE_PORT_W] = -1;
     e->chunk_bytes = topo->sram_bytes > CHUNK_BYTES ? topo->sram_bytes : CHUNK_BYTES;
     e->next_sweep = 1ull << 30;
     e->unfinished = e->npe;
@@ -926,7 +925,29 @@ static int route_one(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, ui
         return 0;
     if (q->txports & *used)
         return 1;
-    int multi = popc32(q->txports) > 1;
+    if (!(q->txports & (q->txports - 1))) {     /* unicast: the hot path */
+        int port = __builtin_ctz(q->txports);
+        uint32_t tq = q->tx;
+        if (tq == WSE_NONE) {
+            routing_error(e, pe, q, port);
+            return 0;
+        }
+        wse_queue *r = &e->q[tq];
+        q_sync(r, t);
+        if (!q_credit(e, r))
+            return 0;                   /* the credit's return wakes us */
+        uint32_t word = q_pop(e, qi);
+        popped(e, pe, qi, t);
+        q_push(e, tq, word);
+        pushed(e, pe, port, tq, word, t);
+        if (port < 4) {
+            e->cnt[pe].link_out[port]++;
+            e->st.hops++;
+        }
+        *used |= q->txports;
+        return vis > 1;
+    }
+    int multi = 1;
     const uint32_t *tg = multi ? &e->mcast[q->tx] : &q->tx;
     int ntg = (int)popc32(q->txports);
     for (int k = 0, port = 0; k < ntg; port++) {
@@ -1021,7 +1042,7 @@ static int op_step(wse_engine *e, uint32_t pe, wse_op *op, int *ramp_out,
     if (op->kind == OP_FABOUT)
         memcpy(&w, sram + op->addr + (int64_t)op->done * op->stride * 4, 4);
     q_push(e, op->queue, w);
-    wse__engine_wake(e, pe, t + (uint64_t)e->latency);
+    wake(e, pe, t + (uint64_t)e->latency);
     e->cnt[pe].sent++;
     e->st.wavelets_sent++;
     *ramp_out = 1;
@@ -1074,7 +1095,7 @@ static void run_task(wse_engine *e, uint32_t pe, int id, uint32_t payload, uint6
     e->cnt[pe].busy_cycles += cost;
     e->cnt[pe].tasks++;
     e->st.tasks_run++;
-    wse__engine_wake(e, pe, p->busy_until);
+    wake(e, pe, p->busy_until);
 }
 
 /* Pick and run the highest-priority ready task, if the CE is free. */
@@ -1126,7 +1147,7 @@ static void visit(wse_engine *e, uint32_t pe, uint64_t t)
     if (!e->failed)
         dispatch(e, pe, ramp_in, fabin_colors, t);
     if (more)
-        wse__engine_wake(e, pe, t + 1);
+        wake(e, pe, t + 1);
     e->st.pe_visits++;
 }
 

@@ -37,6 +37,7 @@ typedef struct wse_queue {
     uint8_t head, tail;         /* cumulative counts, mod 256 (depth <= 64) */
     uint8_t color, port, kind;
     uint8_t txports;            /* Q_ROUTER: output port mask */
+    uint8_t up_remote;          /* its producer is in a neighbour shard */
     uint32_t tx;                /* one output: target queue; several: index
                                  * into wse_engine.mcast; WSE_NONE: none */
 } wse_queue;
@@ -140,6 +141,7 @@ struct wse_engine {
     wse_rect shard;             /* the PEs this engine owns, region-relative */
     uint32_t npe;               /* PEs owned */
     int depth, latency;
+    int32_t step[6];            /* local index offset to the PE through a port */
     wse_pestate *pe;
     wse_pecount *cnt;
     /* SRAM arena: chunks of memory carved into per-PE blocks */
