@@ -344,13 +344,24 @@ int wse_sim_create(const wse_topology *topo, const wse_program *prog,
         s->params = params;
         rc = alloc_local(s);
     }
-    if (!rc && (rc = start_threads(s, comm)) != 0 && s->nlocal > 1) {
-        wse_sim_destroy(s);         /* threads that did start are stopped */
-        s = NULL;
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    if (!rc && s->nlocal > 1 && level < MPI_THREAD_FUNNELED) {
+        /* worker threads never call MPI, but the library must be told */
+        rc = wse_error_set(err, WSE_EMPI, NULL, 0, 0,
+                           "%d threads per rank need MPI_THREAD_FUNNELED; MPI was initialised with less",
+                           s->nlocal);
+    } else if (rc) {
+        wse_error_set(err, rc, NULL, 0, 0, "out of memory for shards");
     }
-    if (rc)
-        wse_error_set(err, rc, NULL, 0, 0, "out of memory for shards or threads");
-    else
+    if (!rc && (rc = start_threads(s, comm)) != 0) {
+        wse_error_set(err, rc, NULL, 0, 0, "cannot start %d threads", s->nlocal);
+        if (s->nlocal > 1) {
+            wse_sim_destroy(s);
+            s = NULL;
+        }
+    }
+    if (!rc)
         rc = par(s, PH_CREATE, err);        /* each engine first touched by its thread */
     if (!rc && (rc = alloc_buffers(s)) != 0)
         wse_error_set(err, rc, NULL, 0, 0, "out of memory for halo buffers");
