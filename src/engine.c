@@ -1309,10 +1309,11 @@ void wse_engine_outbox_clear(wse_engine *e)
         e->out[s].n = 0;
 }
 
-uint32_t wse_engine_outbox_max(const wse_engine *e, int side)
+uint32_t wse_engine_outbox_max(const wse_engine *e, int side, uint64_t window)
 {
     /* each queue across the edge: at most one push and one pop per cycle */
-    return (e->ghost_n[side] + e->bq_n[side]) * (uint32_t)e->latency;
+    uint64_t n = (uint64_t)(e->ghost_n[side] + e->bq_n[side]) * window;
+    return n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
 }
 
 int wse_engine_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
@@ -1323,19 +1324,24 @@ int wse_engine_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
         uint32_t pos = ev[i].pos & ~WSE_EVENT_POP;
         int pop = (ev[i].pos & WSE_EVENT_POP) != 0;
         uint64_t age = now - ev[i].cycle;
-        if (ev[i].cycle >= now || age >= 32 ||
+        if (ev[i].cycle >= now ||
             pos >= (pop ? e->ghost_n[side] : e->bq_n[side]))
             return wse_error_set(err, WSE_EINVAL, NULL, 0, 0,
                                  "bad halo event (side %s, position %u, cycle %llu at %llu)",
                                  port_name[side], pos, (unsigned long long)ev[i].cycle,
                                  (unsigned long long)now);
         uint64_t due = ev[i].cycle + (uint64_t)e->latency;
+        uint32_t bit = age < 32 ? 1u << age : 0;    /* older: long visible */
+        if (!pop && due < now) {
+            e->st.late_wavelets++;
+            e->st.late_cycles += now - due;
+        }
         if (pop) {
             uint32_t qi = e->ghost_first[side] + pos;
             wse_queue *q = &e->q[qi];
             q_sync(q, now);
             q->head++;
-            q->pop_hist |= 1u << age;
+            q->pop_hist |= bit;
             wake_between(e, e->ghost_pe[qi - e->nq_own], due);
         } else {
             const wse_bq *b = &e->bq[side][pos];
@@ -1343,7 +1349,7 @@ int wse_engine_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
             q_sync(q, now);
             e->slots[(uint64_t)b->q * e->depth + q->tail % e->depth] = ev[i].word;
             q->tail++;
-            q->push_hist |= 1u << age;
+            q->push_hist |= bit;
             wake_between(e, b->pe, due);
         }
     }

@@ -52,6 +52,9 @@ void wse_report_print(const wse_report *r, FILE *f)
             r->wall_s, r->setup_s, r->run_s, r->ranks, r->grid_px, r->grid_py, r->threads);
     fprintf(f, "                   halo %llu bytes in %llu messages, load imbalance %.2f\n",
             (unsigned long long)r->halo_bytes, (unsigned long long)r->halo_messages, r->load_imbalance);
+    if (r->mode && r->mode[0] == 'r')
+        fprintf(f, "  relaxed          %llu wavelets arrived late, by %llu cycles in total\n",
+                (unsigned long long)s->late_wavelets, (unsigned long long)s->late_cycles);
     fprintf(f, "                   %s, %s, overhead %s, %" PRIu64 " of %" PRIu64 " cycles stepped\n",
             a, b, c, s->cycles_stepped, s->cycles);
     if (r->verify >= 0)
@@ -80,6 +83,8 @@ static void json_machine(wse_json *j, const wse_report *r)
     wse_json_str(j, "max_port", port_names[s->link_max_port & 3]);
     wse_json_object_end(j);
     wse_json_num(j, "pe_busy_fraction", r->busy_fraction);
+    wse_json_uint(j, "late_wavelets", s->late_wavelets);
+    wse_json_uint(j, "late_cycles", s->late_cycles);
     wse_json_uint(j, "tasks_run", s->tasks_run);
     wse_json_object_begin(j, "sram");
     wse_json_uint(j, "high_water_bytes", s->sram_max);

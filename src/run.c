@@ -22,6 +22,7 @@
 #include "wse/programs.h"
 #include "wse/run.h"
 #include "wse/shard.h"
+#include "wse/threads.h"
 
 #ifndef WSE_TOPOLOGY_DIR
 #define WSE_TOPOLOGY_DIR "topologies"
@@ -412,13 +413,19 @@ static int prepare(run_ctx *c, wse_error *err)
     int rc = load_config(c, err);
     if (!rc)
         rc = check_outputs(c, err);
-    if (!rc && c->job.mode == WSE_MODE_RELAXED)
+    if (!rc && c->job.mode == WSE_MODE_RELAXED && c->job.window_cycles <= c->topo.hop_latency_cycles)
         rc = wse_error_set(err, WSE_ECONFIG, c->job.path, 0, 0,
-                           "mode 'relaxed' is not implemented yet; use exact");
+                           "mode 'relaxed' needs window_cycles greater than the hop latency (%d), got %lld",
+                           c->topo.hop_latency_cycles, (long long)c->job.window_cycles);
+    int threads = c->opt->threads;
+    if (!rc && threads <= 0)
+        threads = wse_pin_default_threads(c->opt->comm);
     c->region = (wse_rect){ c->job.region_x, c->job.region_y, c->job.region_width, c->job.region_height };
     if (!rc)
         rc = wse_grid_make(c->region.width, c->region.height, c->size, c->opt->grid_px,
-                           c->opt->grid_py, c->opt->threads > 0 ? c->opt->threads : 1, &c->grid, err);
+                           c->opt->grid_py, threads, &c->grid, err);
+    if (!rc && c->job.mode == WSE_MODE_RELAXED)
+        c->grid.window = (uint64_t)c->job.window_cycles;
     rc = wse_agree(c->opt->comm, rc, err);
     if (!rc)
         rc = wse_sim_create(&c->topo, c->prog, c->params, c->region, &c->grid, c->opt->comm,

@@ -40,6 +40,7 @@ struct wse_sim {
     wse_grid g;
     wse_rect region;
     int latency;
+    uint64_t window;            /* cycles per window (>= latency) */
     int nlocal;
     wse_engine **eng;           /* local shards, in shard-id order */
     int *sid;                   /* their shard ids (j * gx + i) */
@@ -230,7 +231,7 @@ static int alloc_buffers(wse_sim *s)
             int nb = neighbour_shard(&s->g, s->sid[k], d);
             if (nb < 0 || local_of(s, nb) >= 0)
                 continue;
-            uint32_t cap = wse_engine_outbox_max(s->eng[k], d);
+            uint32_t cap = wse_engine_outbox_max(s->eng[k], d, s->window);
             s->rcap[k * 4 + d] = cap;
             s->rb[k * 4 + d] = malloc((cap ? cap : 1) * sizeof(wse_event));
             if (!s->rb[k * 4 + d])
@@ -339,6 +340,7 @@ int wse_sim_create(const wse_topology *topo, const wse_program *prog,
         s->g = *g;
         s->region = region;
         s->latency = topo->hop_latency_cycles;
+        s->window = g->window > (uint64_t)s->latency ? g->window : (uint64_t)s->latency;
         s->topo = topo;
         s->prog = prog;
         s->params = params;
@@ -346,8 +348,9 @@ int wse_sim_create(const wse_topology *topo, const wse_program *prog,
     }
     int level = MPI_THREAD_SINGLE;
     MPI_Query_thread(&level);
-    if (!rc && s->nlocal > 1 && level < MPI_THREAD_FUNNELED) {
-        /* worker threads never call MPI, but the library must be told */
+    if (!rc && s->nlocal > 1 && s->size > 1 && level < MPI_THREAD_FUNNELED) {
+        /* worker threads never call MPI, but with other ranks to talk to
+         * the MPI library must be told that threads exist */
         rc = wse_error_set(err, WSE_EMPI, NULL, 0, 0,
                            "%d threads per rank need MPI_THREAD_FUNNELED; MPI was initialised with less",
                            s->nlocal);
@@ -599,7 +602,7 @@ int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
                                  "cycle limit max_cycles=%llu reached with %llu PEs unfinished",
                                  (unsigned long long)max_cycles, (unsigned long long)left);
         }
-        uint64_t end = next + (uint64_t)s->latency;
+        uint64_t end = next + s->window;
         s->end = end;
         rc = par(s, PH_ADVANCE, err);
         if (!rc && s->size > 1)
@@ -654,15 +657,15 @@ static best best_all(wse_sim *s, best mine)
 
 void wse_sim_stats(wse_sim *s, wse_engine_stats *st)
 {
-    unsigned long long sum[8] = { 0 }, tot[8];
+    unsigned long long sum[10] = { 0 }, tot[10];
     best link = { 0, ULLONG_MAX, 0 }, sram = { 0, ULLONG_MAX, 0 };
     uint64_t W = (uint64_t)s->region.width;
     for (int k = 0; k < s->nlocal; k++) {
         wse_engine_stats e;
         wse_engine_stats_get(s->eng[k], &e);
-        uint64_t v[8] = { e.pes, e.tasks_run, e.wavelets_sent, e.wavelets_received, e.hops,
-                          e.busy_cycles, e.flops, e.sram_bytes_moved };
-        for (int i = 0; i < 8; i++)
+        uint64_t v[10] = { e.pes, e.tasks_run, e.wavelets_sent, e.wavelets_received, e.hops,
+                           e.busy_cycles, e.flops, e.sram_bytes_moved, e.late_wavelets, e.late_cycles };
+        for (int i = 0; i < 10; i++)
             sum[i] += v[i];
         best l = { e.link_max, (uint64_t)e.link_max_y * W + (uint64_t)e.link_max_x,
                    (unsigned long long)e.link_max_port };
@@ -672,7 +675,7 @@ void wse_sim_stats(wse_sim *s, wse_engine_stats *st)
         if (better(&m, &sram))
             sram = m;
     }
-    MPI_Allreduce(sum, tot, 8, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
+    MPI_Allreduce(sum, tot, 10, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
     link = best_all(s, link);
     sram = best_all(s, sram);
     memset(st, 0, sizeof *st);
@@ -684,6 +687,8 @@ void wse_sim_stats(wse_sim *s, wse_engine_stats *st)
     st->busy_cycles = tot[5];
     st->flops = tot[6];
     st->sram_bytes_moved = tot[7];
+    st->late_wavelets = tot[8];
+    st->late_cycles = tot[9];
     st->link_max = link.v;
     st->link_max_x = (int)(link.idx % W);
     st->link_max_y = (int)(link.idx / W);

@@ -88,3 +88,32 @@ void wse_pin_plan_free(wse_pin_plan *p)
         hwloc_topology_destroy(p->topo);
     free(p);
 }
+
+int wse_pin_default_threads(MPI_Comm comm)
+{
+    int mine = 1, all = 1, local_size = 1;
+    MPI_Comm node;
+    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &local_size);
+    MPI_Comm_free(&node);
+    hwloc_topology_t topo;
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (set && hwloc_topology_init(&topo) == 0) {
+        if (hwloc_topology_load(topo) == 0 &&
+            hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) == 0) {
+            int cores = hwloc_get_nbobjs_inside_cpuset_by_type(topo, set, HWLOC_OBJ_CORE);
+            int pus = hwloc_get_nbobjs_inside_cpuset_by_type(topo, set, HWLOC_OBJ_PU);
+            int n = cores > 0 ? cores : pus;
+            /* ranks left unbound all see the whole node: share it */
+            hwloc_const_bitmap_t whole = hwloc_topology_get_complete_cpuset(topo);
+            if (whole && hwloc_bitmap_isequal(set, whole))
+                n /= local_size;
+            mine = n > 0 ? n : 1;
+        }
+        hwloc_topology_destroy(topo);
+    }
+    if (set)
+        hwloc_bitmap_free(set);
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm);
+    return all;
+}

@@ -62,6 +62,10 @@ expect 2 "$WSEMU" check jobs/heat2d.yaml --set params.nosuch=1 &&
     grep -q "nosuch" "$TMP/err" || fail "unknown param message"
 expect 2 "$WSEMU" check jobs/heat2d.yaml --set region.width=65 &&
     grep -q "does not fit" "$TMP/err" || fail "region misfit message: $(cat "$TMP/err")"
+expect 2 "$WSEMU" check jobs/heat2d.yaml --set mode=relaxed &&
+    grep -q "mode 'relaxed' needs window_cycles greater than the hop latency (1), got 0" "$TMP/err" || fail "relaxed window message: $(cat "$TMP/err")"
+expect 2 "$WSEMU" run jobs/heat2d.yaml --grid 0x1 && grep -q -- "--grid wants PxQ" "$TMP/err" || fail "bad --grid message"
+expect 2 "$WSEMU" run jobs/heat2d.yaml --threads x && grep -q -- "--threads wants a number" "$TMP/err" || fail "bad --threads message"
 expect 0 "$WSEMU" check jobs/heat2d.yaml && grep -q 'OK' "$TMP/out" || fail "check OK output"
 
 # --- a run with --out: outputs, report, digest

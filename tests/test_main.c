@@ -22,7 +22,8 @@ static const suite_entry suites[] = {
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     if (CU_initialize_registry() != CUE_SUCCESS) {
         fprintf(stderr, "wse_tests: cannot initialise CUnit\n");
         MPI_Abort(MPI_COMM_WORLD, 1);

@@ -38,6 +38,8 @@ typedef struct wse_engine_stats {
     uint32_t sram_max;          /* highest per-PE SRAM use incl. reserved */
     int sram_max_x, sram_max_y;
     uint64_t pe_visits;         /* PE-cycles the emulator processed */
+    uint64_t late_wavelets;     /* relaxed mode: wavelets delivered late */
+    uint64_t late_cycles;       /*   and by how many cycles in total */
     uint64_t cycles_stepped;    /* cycles with work (the rest skipped) */
 } wse_engine_stats;
 
@@ -103,13 +105,17 @@ int wse_engine_advance(wse_engine *e, uint64_t end, wse_error *err);
 const wse_event *wse_engine_outbox(const wse_engine *e, int side, uint32_t *n);
 void wse_engine_outbox_clear(wse_engine *e);
 
-/* Apply events a neighbour produced for this engine's side s.
- * Returns 0 or WSE_EINVAL for an event that names no queue. */
+/* Apply events a neighbour produced for this engine's side s, at the
+ * start of the coming window.  An event older than one hop (possible only
+ * with windows longer than the hop latency: relaxed mode) takes effect now
+ * and is counted as late.  Returns 0 or WSE_EINVAL for an event that names
+ * no queue. */
 int wse_engine_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
                      wse_error *err);
 
-/* The largest number of events one window can produce for side s. */
-uint32_t wse_engine_outbox_max(const wse_engine *e, int side);
+/* The largest number of events a window of `window` cycles can produce
+ * for side s. */
+uint32_t wse_engine_outbox_max(const wse_engine *e, int side, uint64_t window);
 
 /* Last cycle in which anything happened, PEs not yet finished. */
 uint64_t wse_engine_last_active(const wse_engine *e);

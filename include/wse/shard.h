@@ -28,6 +28,8 @@ typedef struct wse_grid {
     int xsub;                 /* shard columns per rank (1; tests use more) */
     int gx, gy;               /* shards along x and y */
     int *xcut, *ycut;         /* gx+1 and gy+1 cut positions, region-relative */
+    uint64_t window;          /* relaxed mode: cycles per window; 0 = exact
+                               * (one hop latency) */
 } wse_grid;
 
 /*

@@ -36,4 +36,9 @@ const char *wse_pin_describe(const wse_pin_plan *p);
 
 void wse_pin_plan_free(wse_pin_plan *p);
 
+/* Default threads per rank: the cores in this rank's cpuset divided among
+ * the ranks of its node that share them, at least 1, the minimum over all
+ * ranks (collective over comm). */
+int wse_pin_default_threads(MPI_Comm comm);
+
 #endif
