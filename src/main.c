@@ -29,7 +29,7 @@ static const char usage[] =
     "  --set KEY.PATH=VALUE   override a job key, e.g. --set params.steps=50 (repeatable)\n"
     "  --out DIR              write DIR/report.json and each output array as DIR/NAME.npy\n"
     "  --grid PxQ             cut the region into P x Q rank shards (default: shortest cuts)\n"
-    "  --threads N            shard rows per rank (default 1)\n"
+    "  --threads N            worker threads (shard rows) per rank (default: the cores hwloc gives the rank)\n"
     "  --json                 print the report as JSON on stdout instead of the summary\n"
     "  --quiet                print nothing on success\n"
     "\n"

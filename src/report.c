@@ -52,6 +52,7 @@ void wse_report_print(const wse_report *r, FILE *f)
             r->wall_s, r->setup_s, r->run_s, r->ranks, r->grid_px, r->grid_py, r->threads);
     fprintf(f, "                   halo %llu bytes in %llu messages, load imbalance %.2f\n",
             (unsigned long long)r->halo_bytes, (unsigned long long)r->halo_messages, r->load_imbalance);
+    fprintf(f, "                   threads %s\n", r->pinning[0] ? r->pinning : "not bound");
     if (r->mode && r->mode[0] == 'r')
         fprintf(f, "  relaxed          %llu wavelets arrived late, by %llu cycles in total\n",
                 (unsigned long long)s->late_wavelets, (unsigned long long)s->late_cycles);
@@ -109,6 +110,7 @@ static void json_emulator(wse_json *j, const wse_report *r)
     wse_json_num(j, "run_s", r->run_s);
     wse_json_int(j, "ranks", r->ranks);
     wse_json_int(j, "threads", r->threads);
+    wse_json_str(j, "pinning", r->pinning);
     wse_json_int(j, "grid_px", r->grid_px);
     wse_json_int(j, "grid_py", r->grid_py);
     wse_json_num(j, "pe_cycles_per_core_s", r->pe_cycles_per_core_s);

@@ -456,6 +456,7 @@ static int run_job(run_ctx *c, wse_error *err)
     wse_sim_stats(c->sim, &rep->st);
     wse_sim_halo(c->sim, &rep->halo_bytes, &rep->halo_messages);
     rep->load_imbalance = wse_sim_imbalance(c->sim);
+    snprintf(rep->pinning, sizeof rep->pinning, "%s", wse_sim_pinning(c->sim));
     if (rc)
         return rc;
     rc = wse_agree(c->opt->comm, collect_outputs(c, err), err);

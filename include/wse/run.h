@@ -47,6 +47,7 @@ typedef struct wse_report {
     double wall_s, setup_s, run_s;
     int ranks, threads;
     int grid_px, grid_py;
+    char pinning[160];          /* how rank 0's threads are bound */
     double pe_cycles_per_core_s, hops_per_s;
     uint64_t halo_bytes, halo_messages;
     double load_imbalance;
