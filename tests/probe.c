@@ -29,6 +29,27 @@ void probe_bind_data(wse_pe *pe, probe_state *s, int color)
     s->data_colors |= 1u << color;
 }
 
+void probe_source(wse_pe *pe, probe_state *s, int color, unsigned tx, int n, uint32_t base)
+{
+    pe_route(pe, color, WSE_RAMP, tx);
+    s->send_color = color;
+    s->send_n = n;
+    for (int i = 0; i < n && i < PROBE_MAX_LOG; i++)
+        s->out_words[i] = base + (uint32_t)i;
+    pe_bind_local_task(pe, PROBE_T_START);
+    pe_bind_local_task(pe, PROBE_T_DONE);
+    s->flags = WSE_ASYNC;
+    pe_activate(pe, PROBE_T_START);
+}
+
+void probe_sink(wse_pe *pe, probe_state *s, int color, unsigned rx, int n, int charge)
+{
+    pe_route(pe, color, rx, WSE_RAMP);
+    probe_bind_data(pe, s, color);
+    s->expect += (uint32_t)n;
+    s->charge = (uint32_t)charge;
+}
+
 static int probe_setup(wse_pe *pe, void *state)
 {
     probe_pe *st = state;

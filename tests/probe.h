@@ -49,6 +49,14 @@ wse_engine *probe_run(const wse_topology *t, int width, int height,
  * started. */
 void probe_log(wse_pe *pe, probe_state *s, uint32_t value);
 
+/* Make pe stream n words (base, base+1, ...) out on color through tx with
+ * an asynchronous fabout started at cycle 0. */
+void probe_source(wse_pe *pe, probe_state *s, int color, unsigned tx, int n, uint32_t base);
+
+/* Make pe take n wavelets of color arriving from rx, each data task
+ * costing `charge` extra cycles. */
+void probe_sink(wse_pe *pe, probe_state *s, int color, unsigned rx, int n, int charge);
+
 /* Bind a data task for color and remember it is one. */
 void probe_bind_data(wse_pe *pe, probe_state *s, int color);
 

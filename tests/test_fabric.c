@@ -24,22 +24,11 @@ static void line_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
 {
     int x = pe_x(pe), last = pe_width(pe) - 1;
     if (x == 0) {
-        pe_route(pe, 0, WSE_RAMP, WSE_E);
-        s->send_color = 0;
-        s->send_n = p->n;
-        for (int i = 0; i < p->n; i++)
-            s->out_words[i] = 100u + (uint32_t)i;
-        pe_bind_local_task(pe, PROBE_T_START);
-        pe_bind_local_task(pe, PROBE_T_DONE);
-        s->flags = WSE_ASYNC;
-        pe_activate(pe, PROBE_T_START);
+        probe_source(pe, s, 0, WSE_E, p->n, 100);
     } else if (x < last) {
         pe_route(pe, 0, WSE_W, WSE_E);
     } else {
-        pe_route(pe, 0, WSE_W, WSE_RAMP);
-        probe_bind_data(pe, s, 0);
-        s->expect = (uint32_t)p->n;
-        s->charge = (uint32_t)p->arg;
+        probe_sink(pe, s, 0, WSE_W, p->n, p->arg);
     }
 }
 
@@ -164,15 +153,7 @@ static void merge_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
     if (x == 0 && y == 0) {
         line_scenario(pe, s, p);
     } else if (x == 1 && y == 1) {
-        pe_route(pe, 1, WSE_RAMP, WSE_N);
-        s->send_color = 1;
-        s->send_n = p->n;
-        for (int i = 0; i < p->n; i++)
-            s->out_words[i] = 200u + (uint32_t)i;
-        pe_bind_local_task(pe, PROBE_T_START);
-        pe_bind_local_task(pe, PROBE_T_DONE);
-        s->flags = WSE_ASYNC;
-        pe_activate(pe, PROBE_T_START);
+        probe_source(pe, s, 1, WSE_N, p->n, 200);
     } else if (x == 1 && y == 0) {
         pe_route(pe, 0, WSE_W, WSE_E);
         pe_route(pe, 1, WSE_S, WSE_E);

@@ -112,22 +112,11 @@ static void slow_line(wse_pe *pe, probe_state *s, const probe_params *p)
     if (pe_y(pe) != 0)
         return;
     if (x == 0) {
-        pe_route(pe, 0, WSE_RAMP, WSE_E);
-        s->send_color = 0;
-        s->send_n = p->n;
-        for (int i = 0; i < p->n; i++)
-            s->out_words[i] = 100u + (uint32_t)i;
-        pe_bind_local_task(pe, PROBE_T_START);
-        pe_bind_local_task(pe, PROBE_T_DONE);
-        s->flags = WSE_ASYNC;
-        pe_activate(pe, PROBE_T_START);
+        probe_source(pe, s, 0, WSE_E, p->n, 100);
     } else if (x < last) {
         pe_route(pe, 0, WSE_W, WSE_E);
     } else {
-        pe_route(pe, 0, WSE_W, WSE_RAMP);
-        probe_bind_data(pe, s, 0);
-        s->expect = (uint32_t)p->n;
-        s->charge = 9;
+        probe_sink(pe, s, 0, WSE_W, p->n, 9);
     }
 }
 
