@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <CUnit/CUnit.h>
+#include "harness.h"
 #include "probe.h"
 #include "test_list.h"
 #include "wse/hostio.h"
@@ -16,101 +17,20 @@
 #include "wse/programs.h"
 #include "wse/shard.h"
 
-/* A grid of gx x gy shards, all on this rank, with uneven cuts. */
-static void local_grid(wse_grid *g, int w, int h, int gx, int gy)
-{
-    wse_error err;
-    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, gy, g, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(g->gy, gy);
-    free(g->xcut);
-    g->xcut = calloc((size_t)gx + 1, sizeof *g->xcut);
-    g->gx = gx;
-    g->xsub = gx;
-    for (int i = 0; i <= gx; i++)   /* deliberately uneven: squares of i */
-        g->xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
-    for (int i = 1; i <= gx; i++)
-        if (g->xcut[i] <= g->xcut[i - 1])
-            g->xcut[i] = g->xcut[i - 1] + 1;
-    g->xcut[gx] = w;
-}
-
-typedef struct outcome {
-    int rc;
-    char msg[1024];
-    wse_engine_stats st;
-    uint64_t digest;
-} outcome;
-
 typedef struct heat_params { int64_t tile_w, tile_h, steps; double alpha; } heat_params;
+typedef harness_outcome outcome;
 
 static uint64_t relaxed_window;    /* 0: exact */
 
 static outcome run_grid(const wse_program *prog, const void *params, const wse_topology *t,
                         int w, int h, int gx, int gy, int with_input)
 {
-    outcome o;
-    memset(&o, 0, sizeof o);
-    wse_grid g;
-    local_grid(&g, w, h, gx, gy);
-    g.window = relaxed_window;
-    wse_rect region = { 0, 0, w, h };
-    wse_sim *s = NULL;
-    wse_error err;
-    wse_error_clear(&err);
-    o.rc = wse_sim_create(t, prog, params, region, &g, MPI_COMM_SELF, &s, &err);
-    wse_host_array in, out;
-    memset(&in, 0, sizeof in);
-    memset(&out, 0, sizeof out);
-    if (!o.rc && with_input) {
-        wse_input spec = { .name = "u0", .kind = WSE_INPUT_GENERATE, .generator = WSE_GEN_RANDOM,
-                           .seed = 5, .lo = -1, .hi = 1 };
-        CU_ASSERT_EQUAL_FATAL(wse_hostio_input(prog, params, w, h, &spec, &in, &err), 0);
-        for (int k = 0; k < wse_sim_nlocal(s); k++)
-            CU_ASSERT_EQUAL(wse_hostio_scatter(wse_sim_local(s, k), 0, &in, &err), 0);
-    }
-    if (!o.rc)
-        o.rc = wse_sim_run(s, 10000000, &err);
-    if (s) {
-        wse_sim_stats(s, &o.st);
-        int out_idx = prog->n_arrays - 1;
-        CU_ASSERT_EQUAL(wse_hostio_alloc(prog, params, w, h, out_idx, &out, &err), 0);
-        for (int k = 0; k < wse_sim_nlocal(s); k++)
-            wse_hostio_gather(wse_sim_local(s, k), out_idx, &out, &err);
-        o.digest = wse_digest(WSE_DIGEST_INIT, out.data,
-                              wse_host_array_count(&out) * wse_dtype_size(out.dtype));
-    }
-    snprintf(o.msg, sizeof o.msg, "%s", err.msg);
-    wse_host_array_free(&in);
-    wse_host_array_free(&out);
-    wse_sim_destroy(s);
-    wse_grid_free(&g);
-    return o;
+    return harness_run(prog, params, t, w, h, gx, gy, relaxed_window, with_input);
 }
 
 static void same(const outcome *a, const outcome *b)
 {
-    if (getenv("WSE_TEST_DEBUG") && (a->st.pe_visits != b->st.pe_visits || strcmp(a->msg, b->msg) || a->st.cycles != b->st.cycles))
-        printf("\n  ref: rc %d cycles %llu visits %llu hops %llu '%s'\n  got: rc %d cycles %llu visits %llu hops %llu '%s'\n",
-               a->rc, (unsigned long long)a->st.cycles, (unsigned long long)a->st.pe_visits, (unsigned long long)a->st.hops, a->msg,
-               b->rc, (unsigned long long)b->st.cycles, (unsigned long long)b->st.pe_visits, (unsigned long long)b->st.hops, b->msg);
-    CU_ASSERT_EQUAL(a->rc, b->rc);
-    CU_ASSERT_STRING_EQUAL(a->msg, b->msg);
-    if (a->rc != 0 && a->rc != WSE_EDEADLOCK)
-        return;     /* a run stopped by an error ends mid-window: compare the error only */
-    CU_ASSERT_EQUAL(a->digest, b->digest);
-    CU_ASSERT_EQUAL(a->st.cycles, b->st.cycles);
-    CU_ASSERT_EQUAL(a->st.hops, b->st.hops);
-    CU_ASSERT_EQUAL(a->st.tasks_run, b->st.tasks_run);
-    CU_ASSERT_EQUAL(a->st.wavelets_sent, b->st.wavelets_sent);
-    CU_ASSERT_EQUAL(a->st.wavelets_received, b->st.wavelets_received);
-    CU_ASSERT_EQUAL(a->st.busy_cycles, b->st.busy_cycles);
-    CU_ASSERT_EQUAL(a->st.flops, b->st.flops);
-    CU_ASSERT_EQUAL(a->st.link_max, b->st.link_max);
-    CU_ASSERT_EQUAL(a->st.link_max_x, b->st.link_max_x);
-    CU_ASSERT_EQUAL(a->st.link_max_y, b->st.link_max_y);
-    CU_ASSERT_EQUAL(a->st.link_max_port, b->st.link_max_port);
-    CU_ASSERT_EQUAL(a->st.sram_max, b->st.sram_max);
-    CU_ASSERT_EQUAL(a->st.pe_visits, b->st.pe_visits);
+    harness_same(a, b);
 }
 
 static void test_grid_cuts(void)

@@ -1,0 +1,111 @@
+/* tests/harness.c - see harness.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <CUnit/CUnit.h>
+#include "harness.h"
+#include "wse/hostio.h"
+#include "wse/io.h"
+
+void harness_local_grid(wse_grid *g, int w, int h, int gx, int gy)
+{
+    wse_error err;
+    wse_error_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, gy, g, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(g->gy, gy);
+    free(g->xcut);
+    g->xcut = calloc((size_t)gx + 1, sizeof *g->xcut);
+    g->gx = gx;
+    g->xsub = gx;
+    for (int i = 0; i <= gx; i++)   /* deliberately uneven: squares of i */
+        g->xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
+    for (int i = 1; i <= gx; i++)
+        if (g->xcut[i] <= g->xcut[i - 1])
+            g->xcut[i] = g->xcut[i - 1] + 1;
+    g->xcut[gx] = w;
+}
+
+static int load_inputs(wse_sim *s, const wse_program *prog, wse_error *err)
+{
+    for (int a = 0; a < prog->n_arrays; a++) {
+        if (!prog->arrays[a].is_input)
+            continue;
+        int u8 = prog->arrays[a].dtype == WSE_U8;
+        wse_input in = { .kind = WSE_INPUT_GENERATE, .generator = WSE_GEN_RANDOM,
+                         .seed = 5 + (uint64_t)a, .lo = u8 ? 0 : -1, .hi = u8 ? 2 : 1 };
+        snprintf(in.name, sizeof in.name, "%s", prog->arrays[a].name);
+        for (int k = 0; k < wse_sim_nlocal(s); k++) {
+            int rc = wse_hostio_load(wse_sim_local(s, k), &in, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static uint64_t digest_outputs(wse_sim *s, const wse_program *prog, const void *params, int w, int h)
+{
+    uint64_t d = WSE_DIGEST_INIT;
+    wse_error err;
+    wse_error_clear(&err);
+    for (int a = 0; a < prog->n_arrays; a++) {
+        if (!prog->arrays[a].is_output)
+            continue;
+        wse_host_array out;
+        CU_ASSERT_EQUAL(wse_hostio_alloc(prog, params, w, h, a, &out, &err), 0);
+        for (int k = 0; k < wse_sim_nlocal(s); k++)
+            wse_hostio_gather(wse_sim_local(s, k), a, &out, &err);
+        d = wse_digest(d, out.data, wse_host_array_count(&out) * wse_dtype_size(out.dtype));
+        wse_host_array_free(&out);
+    }
+    return d;
+}
+
+harness_outcome harness_run(const wse_program *prog, const void *params, const wse_topology *t,
+                            int w, int h, int gx, int gy, uint64_t window, int random_inputs)
+{
+    harness_outcome o;
+    memset(&o, 0, sizeof o);
+    wse_grid g;
+    harness_local_grid(&g, w, h, gx, gy);
+    g.window = window;
+    wse_rect region = { 0, 0, w, h };
+    wse_sim *s = NULL;
+    wse_error err;
+    wse_error_clear(&err);
+    o.rc = wse_sim_create(t, prog, params, region, &g, MPI_COMM_SELF, &s, &err);
+    if (!o.rc && random_inputs)
+        o.rc = load_inputs(s, prog, &err);
+    if (!o.rc)
+        o.rc = wse_sim_run(s, 100000000, &err);
+    if (s) {
+        wse_sim_stats(s, &o.st);
+        o.digest = digest_outputs(s, prog, params, w, h);
+    }
+    snprintf(o.msg, sizeof o.msg, "%s", err.msg);
+    wse_sim_destroy(s);
+    wse_grid_free(&g);
+    return o;
+}
+
+void harness_same(const harness_outcome *a, const harness_outcome *b)
+{
+    CU_ASSERT_EQUAL(a->rc, b->rc);
+    CU_ASSERT_STRING_EQUAL(a->msg, b->msg);
+    if (a->rc != 0 && a->rc != WSE_EDEADLOCK)
+        return;     /* a run stopped by an error ends mid-window: compare the error only */
+    CU_ASSERT_EQUAL(a->digest, b->digest);
+    CU_ASSERT_EQUAL(a->st.cycles, b->st.cycles);
+    CU_ASSERT_EQUAL(a->st.hops, b->st.hops);
+    CU_ASSERT_EQUAL(a->st.tasks_run, b->st.tasks_run);
+    CU_ASSERT_EQUAL(a->st.wavelets_sent, b->st.wavelets_sent);
+    CU_ASSERT_EQUAL(a->st.wavelets_received, b->st.wavelets_received);
+    CU_ASSERT_EQUAL(a->st.busy_cycles, b->st.busy_cycles);
+    CU_ASSERT_EQUAL(a->st.flops, b->st.flops);
+    CU_ASSERT_EQUAL(a->st.link_max, b->st.link_max);
+    CU_ASSERT_EQUAL(a->st.link_max_x, b->st.link_max_x);
+    CU_ASSERT_EQUAL(a->st.link_max_y, b->st.link_max_y);
+    CU_ASSERT_EQUAL(a->st.link_max_port, b->st.link_max_port);
+    CU_ASSERT_EQUAL(a->st.sram_max, b->st.sram_max);
+    CU_ASSERT_EQUAL(a->st.pe_visits, b->st.pe_visits);
+}

@@ -1,0 +1,35 @@
+/*
+ * tests/harness.h - run a program on a grid of shards inside this process
+ * and compare outcomes: the determinism check every workload's tests use.
+ */
+#ifndef WSE_TEST_HARNESS_H
+#define WSE_TEST_HARNESS_H
+
+#include <stdint.h>
+#include "wse/engine.h"
+#include "wse/shard.h"
+
+typedef struct harness_outcome {
+    int rc;
+    char msg[1024];
+    wse_engine_stats st;
+    uint64_t digest;            /* of every output array, gathered */
+} harness_outcome;
+
+/* A grid of gx x gy shards, all on this rank, with uneven column cuts. */
+void harness_local_grid(wse_grid *g, int w, int h, int gx, int gy);
+
+/*
+ * Run prog on a w x h region of topology t cut into gx x gy local shards
+ * (window 0: exact; else relaxed).  With random_inputs, every input array
+ * is generated (random in [-1, 1), or {0, 1} for uint8 arrays; seed 5 + its
+ * index).
+ */
+harness_outcome harness_run(const wse_program *prog, const void *params, const wse_topology *t,
+                            int w, int h, int gx, int gy, uint64_t window, int random_inputs);
+
+/* CUnit assertions that two outcomes are identical (only the error for
+ * runs stopped by an error other than a deadlock). */
+void harness_same(const harness_outcome *a, const harness_outcome *b);
+
+#endif
