@@ -1,8 +1,9 @@
 #!/bin/bash
 # tests/mpi_matrix.sh WSEMU SOURCE_DIR MPIEXEC - the determinism matrix:
-# heat2d on 1, 2, 3, 4 and 8 oversubscribed ranks, several grids (uneven
-# shards, shards one PE row or column wide) and 1 or 2 threads per rank,
-# must give the same digest and the same output bytes as 1 rank.
+# heat2d on 1, 2, 3, 4, 7 and 8 oversubscribed ranks, several grids
+# (uneven shards, shards one PE row or column wide) and 1 or 2 threads per
+# rank, and every other workload on a few decompositions, must give the
+# same digest and the same output bytes as 1 rank.
 set -u
 WSEMU=$1
 SRC=$2
@@ -26,35 +27,45 @@ run() {   # run NAME NP ARGS...
 }
 digest() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["digest"])' "$1/report.json"; }
 
-run ref 1 || { echo "0 passed, 1 failed"; exit 1; }
-want=$(digest "$TMP/ref")
-want_u=$(md5sum <"$TMP/ref/u.npy")
-check() {   # check NAME NP ARGS...
-    local name=$1
-    run "$@" || return
-    local got got_u
-    got=$(digest "$TMP/$name")
-    got_u=$(md5sum <"$TMP/$name/u.npy")
-    if [ "$got" != "$want" ] || [ "$got_u" != "$want_u" ]; then
-        echo "FAIL: $name: digest $got (want $want), u.npy $got_u (want $want_u)"
-        fails=$((fails + 1))
-    else
-        echo "ok: $name digest $got"
-        passes=$((passes + 1))
-    fi
+# matrix NAME JOBARGS: the reference on 1 rank, then every decomposition
+# in the rest of the arguments ("NP [wsemu options]" separated by ";")
+matrix() {
+    local name=$1 args=$2 list=$3
+    JOB=$args
+    run "$name.ref" 1 --threads 1 || return
+    want=$(digest "$TMP/$name.ref")
+    want_u=$(cd "$TMP/$name.ref" && md5sum *.npy)
+    local IFS=';'
+    for d in $list; do
+        unset IFS
+        # shellcheck disable=SC2086
+        set -- $d
+        local tag="$name.n$1${2:+.${*:2}}"
+        tag=${tag// /}
+        if run "$tag" "$@"; then
+            got=$(digest "$TMP/$tag")
+            got_u=$(cd "$TMP/$tag" && md5sum *.npy)
+            if [ "$got" != "$want" ] || [ "$got_u" != "$want_u" ]; then
+                echo "FAIL: $tag: digest $got (want $want) or output bytes differ"
+                fails=$((fails + 1))
+            else
+                echo "ok: $tag digest $got"
+                passes=$((passes + 1))
+            fi
+        fi
+        IFS=';'
+    done
+    unset IFS
 }
-check t2 1 --threads 2
-check n2 2
-check n2_2x1 2 --grid 2x1
-check n3_3x1 3 --grid 3x1
-check n3_1x3 3 --grid 1x3
-check n4_2x2 4 --grid 2x2
-check n4_1x4 4 --grid 1x4
-check n4_4x1 4 --grid 4x1
-check n4_t2 4 --grid 2x2 --threads 2
-check n8_1x7t 8 --grid 8x1 --threads 2
-check n7_rows 7 --grid 1x7
+
+matrix heat2d "$JOB" "1 --threads 2;2;2 --grid 2x1;3 --grid 3x1;3 --grid 1x3;4 --grid 2x2;4 --grid 1x4;4 --grid 4x1;4 --grid 2x2 --threads 2;8 --grid 8x1 --threads 2;7 --grid 1x7"
+matrix cg "jobs/cg.yaml --set region.width=11 --set region.height=6 --set params.nz=5 --set params.iters=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
+for w in life bandwidth allreduce gemv stencil7 stencil25; do
+    [ -f "jobs/$w.yaml" ] && "$WSEMU" programs | grep -q "^$w:" || continue
+    matrix "$w" "jobs/$w.yaml --set region.width=11 --set region.height=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
+done
 # a wrong rank count ends every rank with one clear message and status 2
+JOB="jobs/heat2d.yaml --topology laptop"
 $MPI -n 3 "$WSEMU" run $JOB --grid 2x2 >"$TMP/bad.out" 2>"$TMP/bad.err"
 rc=$?
 if [ $rc -ne 2 ] || ! grep -q -- '--grid 2x2 needs 4 ranks, but 3 are running' "$TMP/bad.err" ||

@@ -11,6 +11,7 @@
 #include "wse/pe.h"
 
 extern const wse_program wse_program_heat2d;
+extern const wse_program wse_program_cg;
 
 /* The program named `name`, or NULL. */
 const wse_program *wse_program_find(const char *name);

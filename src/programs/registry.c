@@ -4,6 +4,7 @@
 
 static const wse_program *const programs[] = {
     &wse_program_heat2d,
+    &wse_program_cg,
 };
 
 const wse_program *wse_program_at(int i)
