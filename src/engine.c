@@ -38,6 +38,11 @@
 #include "engine_int.h"
 
 #define CHUNK_BYTES (64u << 20)
+/* After each PE's SRAM block: a pattern that a task writing past the end
+ * of its allocations destroys, checked after every task. */
+#define GUARD_BYTES 16
+static const uint8_t guard[GUARD_BYTES] = { 0xde, 0xad, 0xbe, 0xef, 0x57, 0x5e, 0x3c, 0x0d,
+                                            0xfe, 0xed, 0xfa, 0xce, 0x5a, 0xfe, 0x67, 0x1d };
 #define HUGE_PAGE (2u << 20)
 
 /* Zeroed memory for the big per-shard arrays: 2 MiB aligned and marked
@@ -370,7 +375,7 @@ uint8_t *wse__engine_sram(const wse_engine *e, uint32_t pe)
 /* Give PE pe a contiguous block of up to sram_bytes in the arena. */
 static int arena_place(wse_engine *e, uint32_t pe)
 {
-    uint64_t need = e->topo.sram_bytes;
+    uint64_t need = (uint64_t)e->topo.sram_bytes + GUARD_BYTES;
     if (e->nchunks == 0 || e->chunk_used + need > e->chunk_bytes) {
         if (e->nchunks == e->chunk_cap) {
             uint32_t cap = e->chunk_cap ? e->chunk_cap * 2 : 16;
@@ -417,7 +422,16 @@ static void arena_close(wse_engine *e, uint32_t pe)
     uint64_t used = e->pe[pe].sram_used;
     if (used > e->topo.sram_bytes)
         used = e->topo.sram_bytes;
-    e->chunk_used += (used + 15) & ~15ull;
+    used = (used + 15) & ~15ull;
+    memcpy(e->chunks[e->pe[pe].sram_chunk] + e->pe[pe].sram_off + used, guard, GUARD_BYTES);
+    e->chunk_used += used + GUARD_BYTES;
+}
+
+/* Whether PE pe's program wrote past the end of its allocations. */
+static int guard_broken(const wse_engine *e, uint32_t pe)
+{
+    uint64_t used = ((uint64_t)e->pe[pe].sram_used + 15) & ~15ull;
+    return memcmp(wse__engine_sram(e, pe) + used, guard, GUARD_BYTES) != 0;
 }
 
 /* ------------------------------------------------------------ routes */
@@ -1090,6 +1104,10 @@ static void run_task(wse_engine *e, uint32_t pe, int id, uint32_t payload, uint6
                         .charged = (uint64_t)e->topo.task_switch_cycles, .in_setup = 0 };
     pe_coords(e, pe, &h.x, &h.y);
     e->prog->task(&h, wse__engine_sram(e, pe), id, payload);
+    if (guard_broken(e, pe))
+        wse__engine_fail(e, pe, WSE_EPROGRAM,
+                         "task %d of program '%s' wrote past the end of the PE's %u bytes of allocations",
+                         id, e->prog->name, e->pe[pe].sram_used);
     uint64_t cost = h.charged ? h.charged : 1;
     p->busy_until = t + cost;
     e->cnt[pe].busy_cycles += cost;

@@ -84,6 +84,8 @@ static void probe_task(wse_pe *pe, void *state, int task, uint32_t payload)
     } else {
         probe_log(pe, s, (uint32_t)task);
     }
+    if (s->scribble)    /* a bug on purpose: one byte past the PE's allocations */
+        ((uint8_t *)st)[(sizeof *st + 15) & ~(size_t)15] ^= 1;
     if (s->unblock_by == task + 1)
         pe_unblock(pe, s->unblock_target - 1);
     if (s->vec_task == task + 1)

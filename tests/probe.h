@@ -25,6 +25,7 @@ typedef struct probe_state {
     int32_t vec_task, vec_n;             /* task id + 1 running a vector op */
     uint32_t data_colors;                /* colors bound as data tasks */
     int32_t task_x, task_y;              /* pe_x/pe_y seen inside the last task */
+    int32_t scribble;                    /* a task writes just past the state */
     float vec[256];
 } probe_state;
 

@@ -173,6 +173,27 @@ static void test_bad_color_is_program_error(void)
     CU_ASSERT_STRING_EQUAL(err.msg, "PE (0,0) at cycle 0: pe_route: color 30 is not in 0..23");
 }
 
+static void scribble_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
+{
+    (void)p;
+    if (pe_x(pe) == 1) {
+        pe_bind_local_task(pe, 30);
+        pe_activate(pe, 30);
+        s->expect = 1;
+        s->scribble = 1;
+    }
+}
+
+static void test_write_past_allocations(void)
+{
+    wse_error err;
+    int rc;
+    wse_engine *e = run1(2, 1, scribble_scenario, 0, 0, &rc, &err);
+    CU_ASSERT_EQUAL(rc, WSE_EPROGRAM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "PE (1,0) at cycle 0: task 30 of program 'probe' wrote past the end"));
+    wse_engine_destroy(e);
+}
+
 int test_ce_suite(void)
 {
     CU_pSuite s = CU_add_suite("ce", NULL, NULL);
@@ -181,6 +202,7 @@ int test_ce_suite(void)
         !CU_add_test(s, "synchronous fabout holds the CE", test_sync_fabout_holds_the_ce) ||
         !CU_add_test(s, "asynchronous fabout frees the CE", test_async_fabout_frees_the_ce) ||
         !CU_add_test(s, "SRAM budget", test_sram_budget) ||
+        !CU_add_test(s, "a task writing past its allocations", test_write_past_allocations) ||
         !CU_add_test(s, "bad color is a program error", test_bad_color_is_program_error))
         return CU_get_error();
     return 0;
