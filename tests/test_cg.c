@@ -37,6 +37,7 @@ static void cg_vs_reference(int w, int h, int nz, int iters, int depth, int lat)
         CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, a, &ref[a], &err), 0);
         arrays[a] = ref[a].data;
     }
+    wse_host_array_free(&ref[0]);
     CU_ASSERT_EQUAL_FATAL(wse_hostio_input(prog, &p, w, h, &in, &ref[0], &err), 0);
     arrays[0] = ref[0].data;
     CU_ASSERT_EQUAL_FATAL(prog->reference(&p, w, h, arrays, &err), 0);
