@@ -1,0 +1,303 @@
+/*
+ * tests/test_allreduce.c - the allreduce workload against its host
+ * reference, bit for bit: small, uneven, one-row, one-column and one-PE
+ * regions, sum and max, chunk lengths that do and do not divide n, queue
+ * depth 1 and hop latencies 2 and 3; the same bytes, cycles and statistics
+ * for every grid of shards; the SRAM budget; the shipped job on the laptop
+ * topology; and the full WSE-2 program rectangle loading.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <CUnit/CUnit.h>
+#include "probe.h"
+#include "test_list.h"
+#include "wse/hostio.h"
+#include "wse/io.h"
+#include "wse/shard.h"
+
+extern const wse_program wse_program_allreduce;
+int test_allreduce_suite(void);
+
+typedef struct ar_params { int64_t n, op, chunk; } ar_params;
+
+/* A grid of gx x gy shards, all on this rank, with uneven cuts (as
+ * tests/test_shard.c). */
+static void ar_local_grid(wse_grid *g, int w, int h, int gx, int gy)
+{
+    wse_error err;
+    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, gy, g, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(g->gy, gy);
+    free(g->xcut);
+    g->xcut = calloc((size_t)gx + 1, sizeof *g->xcut);
+    g->gx = gx;
+    g->xsub = gx;
+    for (int i = 0; i <= gx; i++)
+        g->xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
+    for (int i = 1; i <= gx; i++)
+        if (g->xcut[i] <= g->xcut[i - 1])
+            g->xcut[i] = g->xcut[i - 1] + 1;
+    g->xcut[gx] = w;
+}
+
+typedef struct ar_outcome {
+    int rc;
+    char msg[1024];
+    wse_engine_stats st;
+    wse_host_array x, y;        /* input and gathered output */
+} ar_outcome;
+
+static void ar_outcome_free(ar_outcome *o)
+{
+    wse_host_array_free(&o->x);
+    wse_host_array_free(&o->y);
+}
+
+/* Run on a gx x gy grid of shards with random inputs (seed) in [lo, hi). */
+static ar_outcome ar_run(const ar_params *p, const wse_topology *t, int w, int h, int gx,
+                         int gy, uint64_t seed)
+{
+    const wse_program *prog = &wse_program_allreduce;
+    ar_outcome o;
+    memset(&o, 0, sizeof o);
+    wse_grid g;
+    ar_local_grid(&g, w, h, gx, gy);
+    wse_rect region = { 0, 0, w, h };
+    wse_sim *s = NULL;
+    wse_error err;
+    wse_error_clear(&err);
+    o.rc = wse_sim_create(t, prog, p, region, &g, MPI_COMM_SELF, &s, &err);
+    if (!o.rc) {
+        wse_input in = { .name = "x", .kind = WSE_INPUT_GENERATE, .generator = WSE_GEN_RANDOM,
+                         .seed = seed, .lo = -1.0, .hi = 1.0 };
+        CU_ASSERT_EQUAL_FATAL(wse_hostio_input(prog, p, w, h, &in, &o.x, &err), 0);
+        for (int k = 0; k < wse_sim_nlocal(s); k++)
+            CU_ASSERT_EQUAL(wse_hostio_scatter(wse_sim_local(s, k), 0, &o.x, &err), 0);
+        o.rc = wse_sim_run(s, 100000000, &err);
+        wse_sim_stats(s, &o.st);
+        CU_ASSERT_EQUAL(wse_hostio_alloc(prog, p, w, h, 1, &o.y, &err), 0);
+        for (int k = 0; k < wse_sim_nlocal(s); k++)
+            CU_ASSERT_EQUAL(wse_hostio_gather(wse_sim_local(s, k), 1, &o.y, &err), 0);
+    }
+    snprintf(o.msg, sizeof o.msg, "%s", err.msg);
+    wse_sim_destroy(s);
+    wse_grid_free(&g);
+    return o;
+}
+
+/* Run on one shard and compare with the reference bit for bit, and the
+ * counters with what the layout implies. */
+static void ar_vs_reference(int w, int h, int n, int op, int chunk, int depth, int lat)
+{
+    const wse_program *prog = &wse_program_allreduce;
+    ar_params p = { n, op, chunk };
+    wse_topology t = probe_topology(w, h, depth, lat);
+    ar_outcome o = ar_run(&p, &t, w, h, 1, 1, 17);
+    if (o.rc)
+        printf("\n  allreduce %dx%d n %d: %s\n", w, h, n, o.msg);
+    CU_ASSERT_EQUAL_FATAL(o.rc, 0);
+    wse_host_array ref;
+    wse_error err;
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, 1, &ref, &err), 0);
+    void *arrays[2] = { o.x.data, ref.data };
+    CU_ASSERT_EQUAL_FATAL(prog->reference(&p, w, h, arrays, &err), 0);
+    uint64_t count = wse_host_array_count(&o.y);
+    CU_ASSERT_EQUAL(count, (uint64_t)w * h * n);
+    CU_ASSERT_EQUAL(memcmp(o.y.data, ref.data, count * sizeof(float)), 0);
+    /* every PE holds the same vector, and it is not its input */
+    const float *y = o.y.data;
+    for (uint64_t k = 1; k < (uint64_t)w * h; k++)
+        CU_ASSERT_EQUAL(memcmp(y, y + k * n, (size_t)n * sizeof(float)), 0);
+    if (w * h > 1)
+        CU_ASSERT_NOT_EQUAL(memcmp(o.y.data, o.x.data, count * sizeof(float)), 0);
+    /* spot-check the arithmetic itself on element 0 */
+    const float *x = o.x.data;
+    float m = x[0];
+    double sum = 0.0;
+    for (uint64_t k = 0; k < (uint64_t)w * h; k++) {
+        sum += x[k * n];
+        m = x[k * n] > m ? x[k * n] : m;
+    }
+    if (op == 1) {
+        CU_ASSERT_EQUAL(y[0], m);
+    } else {
+        CU_ASSERT(y[0] - sum < 1e-4 && sum - y[0] < 1e-4);
+    }
+    /* row chains, the west column's chain, the broadcast tree */
+    uint64_t pes = (uint64_t)w * h;
+    uint64_t chain = (uint64_t)(w - 1) * h + (uint64_t)(h - 1);
+    CU_ASSERT_EQUAL(o.st.hops, (uint64_t)n * (chain + pes - 1));
+    CU_ASSERT_EQUAL(o.st.wavelets_sent, (uint64_t)n * (chain + (pes > 1)));
+    CU_ASSERT_EQUAL(o.st.wavelets_received, (uint64_t)n * (chain + pes - 1));
+    CU_ASSERT_EQUAL(o.st.flops, (uint64_t)n * (pes - 1));
+    CU_ASSERT_EQUAL((double)o.st.flops, prog->useful_flops(&p, w, h));
+    wse_host_array_free(&ref);
+    ar_outcome_free(&o);
+}
+
+static void test_ar_small_sum(void) { ar_vs_reference(4, 3, 10, 0, 3, 4, 1); }
+static void test_ar_uneven_max(void) { ar_vs_reference(7, 5, 33, 1, 4, 4, 1); }
+static void test_ar_uneven_sum(void) { ar_vs_reference(7, 5, 33, 0, 5, 2, 1); }
+static void test_ar_one_row(void) { ar_vs_reference(7, 1, 12, 0, 2, 4, 1); ar_vs_reference(6, 1, 5, 1, 8, 4, 1); }
+static void test_ar_one_column(void) { ar_vs_reference(1, 6, 12, 0, 5, 4, 1); ar_vs_reference(1, 5, 9, 1, 1, 4, 1); }
+static void test_ar_one_pe(void) { ar_vs_reference(1, 1, 7, 0, 3, 4, 1); ar_vs_reference(1, 1, 7, 1, 3, 4, 1); }
+static void test_ar_n1(void) { ar_vs_reference(5, 4, 1, 0, 8, 4, 1); ar_vs_reference(5, 4, 1, 1, 1, 4, 1); }
+/* chunk 1: many more chunks than the window of fabins in flight */
+static void test_ar_chunk1(void) { ar_vs_reference(3, 4, 40, 0, 1, 4, 1); ar_vs_reference(4, 3, 40, 1, 1, 4, 1); }
+static void test_ar_whole_vector(void) { ar_vs_reference(4, 4, 50, 1, 4096, 4, 1); }
+static void test_ar_depth1_latency3(void) { ar_vs_reference(5, 4, 21, 0, 4, 1, 3); ar_vs_reference(5, 4, 21, 1, 4, 1, 3); }
+static void test_ar_latency2(void) { ar_vs_reference(6, 3, 17, 0, 3, 2, 2); ar_vs_reference(3, 6, 17, 1, 6, 2, 2); }
+
+static void ar_same(const ar_outcome *a, const ar_outcome *b)
+{
+    CU_ASSERT_EQUAL(a->rc, b->rc);
+    CU_ASSERT_STRING_EQUAL(a->msg, b->msg);
+    CU_ASSERT_EQUAL(memcmp(a->y.data, b->y.data, wse_host_array_count(&a->y) * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(a->st.cycles, b->st.cycles);
+    CU_ASSERT_EQUAL(a->st.hops, b->st.hops);
+    CU_ASSERT_EQUAL(a->st.tasks_run, b->st.tasks_run);
+    CU_ASSERT_EQUAL(a->st.wavelets_sent, b->st.wavelets_sent);
+    CU_ASSERT_EQUAL(a->st.wavelets_received, b->st.wavelets_received);
+    CU_ASSERT_EQUAL(a->st.busy_cycles, b->st.busy_cycles);
+    CU_ASSERT_EQUAL(a->st.flops, b->st.flops);
+    CU_ASSERT_EQUAL(a->st.sram_bytes_moved, b->st.sram_bytes_moved);
+    CU_ASSERT_EQUAL(a->st.link_max, b->st.link_max);
+    CU_ASSERT_EQUAL(a->st.link_max_x, b->st.link_max_x);
+    CU_ASSERT_EQUAL(a->st.link_max_y, b->st.link_max_y);
+    CU_ASSERT_EQUAL(a->st.link_max_port, b->st.link_max_port);
+    CU_ASSERT_EQUAL(a->st.sram_max, b->st.sram_max);
+    CU_ASSERT_EQUAL(a->st.pe_visits, b->st.pe_visits);
+}
+
+/* The determinism matrix entry: any grid of shards, same everything. */
+static void test_ar_any_grid(void)
+{
+    const int w = 7, h = 5;
+    static const int grids[][2] = { { 2, 1 }, { 1, 2 }, { 2, 2 }, { 3, 2 }, { 7, 1 }, { 1, 5 }, { 7, 5 } };
+    for (int op = 0; op <= 1; op++)
+        for (int lat = 1; lat <= 2; lat++) {
+            ar_params p = { 19, op, 3 };
+            wse_topology t = probe_topology(w, h, lat == 1 ? 2 : 1, lat);
+            ar_outcome ref = ar_run(&p, &t, w, h, 1, 1, 3);
+            CU_ASSERT_EQUAL_FATAL(ref.rc, 0);
+            CU_ASSERT(ref.st.hops > 0);
+            for (size_t i = 0; i < sizeof grids / sizeof grids[0]; i++) {
+                ar_outcome o = ar_run(&p, &t, w, h, grids[i][0], grids[i][1], 3);
+                ar_same(&ref, &o);
+                ar_outcome_free(&o);
+            }
+            ar_outcome_free(&ref);
+        }
+}
+
+/* max with the whole vector as one chunk needs three 16 KiB buffers on the
+ * west column: over the 46 KiB a PE leaves a program. */
+static void test_ar_sram_budget(void)
+{
+    wse_topology t = probe_topology(3, 3, 4, 1);
+    t.reserved_bytes = 2048;
+    wse_rect r = { 0, 0, 3, 3 };
+    wse_engine *e = NULL;
+    wse_error err;
+    wse_error_clear(&err);
+    ar_params p = { 4096, 1, 4096 };
+    CU_ASSERT_EQUAL(wse_engine_create(&t, &wse_program_allreduce, &p, r, NULL, &e, &err), WSE_ESRAM);
+    CU_ASSERT_PTR_NULL(e);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "PE (0,0): program 'allreduce' needs "));
+    /* the same vector in chunks of 256 (rings of 8 chunks) fits, and so does sum */
+    ar_params ok[2] = { { 4096, 1, 256 }, { 4096, 0, 4096 } };
+    for (int i = 0; i < 2; i++) {
+        wse_error_clear(&err);
+        CU_ASSERT_EQUAL(wse_engine_create(&t, &wse_program_allreduce, &ok[i], r, NULL, &e, &err), 0);
+        wse_engine_destroy(e);
+        e = NULL;
+    }
+}
+
+/* The full WSE-2 program rectangle loads (setup within SRAM). */
+static void test_ar_wse2_loads(void)
+{
+    wse_topology t = probe_topology(750, 994, 4, 1);
+    t.reserved_bytes = 2048;
+    wse_rect r = { 0, 0, 750, 994 };
+    wse_engine *e = NULL;
+    wse_error err;
+    wse_error_clear(&err);
+    ar_params p = { 256, 0, 16 };
+    CU_ASSERT_EQUAL(wse_engine_create(&t, &wse_program_allreduce, &p, r, NULL, &e, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(e);
+    wse_engine_destroy(e);
+}
+
+/* The shipped job, as the CLI would run it, on the laptop topology. */
+static void test_ar_job_laptop(void)
+{
+    const wse_program *prog = &wse_program_allreduce;
+    wse_job job;
+    wse_topology t;
+    wse_error err;
+    wse_error_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(wse_job_load(WSE_SOURCE_DIR "/jobs/allreduce.yaml", NULL, 0, &job, &err), 0);
+    CU_ASSERT_STRING_EQUAL(job.program, "allreduce");
+    CU_ASSERT_EQUAL(job.verify, 1);
+    char path[WSE_PATH_MAX];
+    CU_ASSERT_EQUAL_FATAL(wse_topology_resolve(job.topology, job.dir, WSE_SOURCE_DIR "/topologies",
+                                               path, sizeof path, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_topology_load(path, &t, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_job_check_region(&job, &t, &err), 0);
+    ar_params p;
+    CU_ASSERT_EQUAL_FATAL(wse_params_bind(&job, prog->params, prog->n_params, &p, &err), 0);
+    int w = job.region_width, h = job.region_height;
+    CU_ASSERT_EQUAL(w, 64);
+    CU_ASSERT_EQUAL(h, 64);
+    wse_grid g;
+    ar_local_grid(&g, w, h, 2, 2);
+    wse_rect region = { job.region_x, job.region_y, w, h };
+    wse_sim *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, prog, &p, region, &g, MPI_COMM_SELF, &s, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(job.n_inputs, 1);
+    for (int k = 0; k < wse_sim_nlocal(s); k++)
+        CU_ASSERT_EQUAL(wse_hostio_load(wse_sim_local(s, k), &job.inputs[0], &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_sim_run(s, (uint64_t)job.max_cycles, &err), 0);
+    wse_host_array x, y, ref;
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, 1, &y, &err), 0);
+    for (int k = 0; k < wse_sim_nlocal(s); k++)
+        CU_ASSERT_EQUAL(wse_hostio_gather(wse_sim_local(s, k), 1, &y, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_input(prog, &p, w, h, &job.inputs[0], &x, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, 1, &ref, &err), 0);
+    void *arrays[2] = { x.data, ref.data };
+    CU_ASSERT_EQUAL_FATAL(prog->reference(&p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL(memcmp(y.data, ref.data, wse_host_array_count(&y) * sizeof(float)), 0);
+    wse_engine_stats st;
+    wse_sim_stats(s, &st);
+    /* pipelined: far below storing and forwarding the vector at each hop */
+    CU_ASSERT(st.cycles < (uint64_t)(w + h) * (uint64_t)p.n);
+    CU_ASSERT(st.cycles > (uint64_t)(w + h));
+    wse_host_array_free(&x);
+    wse_host_array_free(&y);
+    wse_host_array_free(&ref);
+    wse_sim_destroy(s);
+    wse_grid_free(&g);
+}
+
+int test_allreduce_suite(void)
+{
+    CU_pSuite s = CU_add_suite("allreduce", NULL, NULL);
+    if (!s || !CU_add_test(s, "4x3 PEs, sum, bitwise", test_ar_small_sum) ||
+        !CU_add_test(s, "7x5 PEs, max", test_ar_uneven_max) ||
+        !CU_add_test(s, "7x5 PEs, sum, queue depth 2", test_ar_uneven_sum) ||
+        !CU_add_test(s, "one row of PEs", test_ar_one_row) ||
+        !CU_add_test(s, "one column of PEs", test_ar_one_column) ||
+        !CU_add_test(s, "one PE", test_ar_one_pe) ||
+        !CU_add_test(s, "n = 1", test_ar_n1) ||
+        !CU_add_test(s, "chunks of 1 element", test_ar_chunk1) ||
+        !CU_add_test(s, "the whole vector as one chunk", test_ar_whole_vector) ||
+        !CU_add_test(s, "queue depth 1, hop latency 3", test_ar_depth1_latency3) ||
+        !CU_add_test(s, "hop latency 2", test_ar_latency2) ||
+        !CU_add_test(s, "same results and counters for any shard grid", test_ar_any_grid) ||
+        !CU_add_test(s, "SRAM budget", test_ar_sram_budget) ||
+        !CU_add_test(s, "full WSE-2 program rectangle loads", test_ar_wse2_loads) ||
+        !CU_add_test(s, "job on laptop", test_ar_job_laptop))
+        return CU_get_error();
+    return 0;
+}

@@ -1,0 +1,299 @@
+/*
+ * tests/test_gemv.c - the gemv workload against its host reference, bit
+ * for bit: small, uneven, one-row, one-column and one-PE regions, chunk
+ * lengths that do and do not divide mb, queue depth 1 and hop latencies 2
+ * and 3; the same bytes, cycles and statistics for every grid of shards;
+ * the SRAM budget; the shipped job on the laptop topology; and the full
+ * WSE-2 program rectangle loading.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <CUnit/CUnit.h>
+#include "probe.h"
+#include "test_list.h"
+#include "wse/hostio.h"
+#include "wse/io.h"
+#include "wse/shard.h"
+
+extern const wse_program wse_program_gemv;
+int test_gemv_suite(void);
+
+typedef struct gemv_params { int64_t mb, nb, chunk; } gemv_params;
+
+enum { GV_A = 0, GV_X = 1, GV_B = 2, GV_Y = 3 };
+
+/* A grid of gx x gy shards, all on this rank, with uneven cuts (as
+ * tests/test_shard.c). */
+static void gv_local_grid(wse_grid *g, int w, int h, int gx, int gy)
+{
+    wse_error err;
+    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, gy, g, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(g->gy, gy);
+    free(g->xcut);
+    g->xcut = calloc((size_t)gx + 1, sizeof *g->xcut);
+    g->gx = gx;
+    g->xsub = gx;
+    for (int i = 0; i <= gx; i++)
+        g->xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
+    for (int i = 1; i <= gx; i++)
+        if (g->xcut[i] <= g->xcut[i - 1])
+            g->xcut[i] = g->xcut[i - 1] + 1;
+    g->xcut[gx] = w;
+}
+
+typedef struct gv_outcome {
+    int rc;
+    char msg[1024];
+    wse_engine_stats st;
+    wse_host_array in[3], y;    /* A, x, b and the gathered y */
+} gv_outcome;
+
+static void gv_outcome_free(gv_outcome *o)
+{
+    for (int i = 0; i < 3; i++)
+        wse_host_array_free(&o->in[i]);
+    wse_host_array_free(&o->y);
+}
+
+/* Run on a gx x gy grid of shards with random A, x and b. */
+static gv_outcome gv_run(const gemv_params *p, const wse_topology *t, int w, int h, int gx,
+                         int gy, uint64_t seed)
+{
+    const wse_program *prog = &wse_program_gemv;
+    gv_outcome o;
+    memset(&o, 0, sizeof o);
+    wse_grid g;
+    gv_local_grid(&g, w, h, gx, gy);
+    wse_rect region = { 0, 0, w, h };
+    wse_sim *s = NULL;
+    wse_error err;
+    wse_error_clear(&err);
+    o.rc = wse_sim_create(t, prog, p, region, &g, MPI_COMM_SELF, &s, &err);
+    if (!o.rc) {
+        static const char *const names[3] = { "A", "x", "b" };
+        for (int a = 0; a < 3; a++) {
+            wse_input in = { .kind = WSE_INPUT_GENERATE, .generator = WSE_GEN_RANDOM,
+                             .seed = seed + (uint64_t)a, .lo = -1.0, .hi = 1.0 };
+            strcpy(in.name, names[a]);
+            CU_ASSERT_EQUAL_FATAL(wse_hostio_input(prog, p, w, h, &in, &o.in[a], &err), 0);
+            for (int k = 0; k < wse_sim_nlocal(s); k++)
+                CU_ASSERT_EQUAL(wse_hostio_scatter(wse_sim_local(s, k), a, &o.in[a], &err), 0);
+        }
+        o.rc = wse_sim_run(s, 100000000, &err);
+        wse_sim_stats(s, &o.st);
+        CU_ASSERT_EQUAL(wse_hostio_alloc(prog, p, w, h, GV_Y, &o.y, &err), 0);
+        for (int k = 0; k < wse_sim_nlocal(s); k++)
+            CU_ASSERT_EQUAL(wse_hostio_gather(wse_sim_local(s, k), GV_Y, &o.y, &err), 0);
+    }
+    snprintf(o.msg, sizeof o.msg, "%s", err.msg);
+    wse_sim_destroy(s);
+    wse_grid_free(&g);
+    return o;
+}
+
+/* Run on one shard and compare with the reference bit for bit, with a
+ * double-precision product, and the counters with what the layout
+ * implies. */
+static void gv_vs_reference(int w, int h, int mb, int nb, int chunk, int depth, int lat)
+{
+    const wse_program *prog = &wse_program_gemv;
+    gemv_params p = { mb, nb, chunk };
+    wse_topology t = probe_topology(w, h, depth, lat);
+    gv_outcome o = gv_run(&p, &t, w, h, 1, 1, 23);
+    if (o.rc)
+        printf("\n  gemv %dx%d: %s\n", w, h, o.msg);
+    CU_ASSERT_EQUAL_FATAL(o.rc, 0);
+    wse_host_array ref;
+    wse_error err;
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, GV_Y, &ref, &err), 0);
+    void *arrays[4] = { o.in[0].data, o.in[1].data, o.in[2].data, ref.data };
+    CU_ASSERT_EQUAL_FATAL(prog->reference(&p, w, h, arrays, &err), 0);
+    int64_t M = (int64_t)h * mb, N = (int64_t)w * nb;
+    CU_ASSERT_EQUAL(wse_host_array_count(&o.y), (uint64_t)M);
+    CU_ASSERT_EQUAL(memcmp(o.y.data, ref.data, (size_t)M * sizeof(float)), 0);
+    /* the arithmetic itself, in double */
+    const float *a = o.in[0].data, *x = o.in[1].data, *b = o.in[2].data, *y = o.y.data;
+    for (int64_t r = 0; r < M; r++) {
+        double s = b[r], mag = fabs(b[r]);
+        for (int64_t j = 0; j < N; j++) {
+            s += (double)a[r * N + j] * x[j];
+            mag += fabs((double)a[r * N + j] * x[j]);
+        }
+        CU_ASSERT(fabs(y[r] - s) <= (double)(N + 2) * 0x1p-23 * mag);
+    }
+    /* x down every column, partial sums along every row */
+    uint64_t xw = (uint64_t)w * (uint64_t)(h - 1) * (uint64_t)nb;
+    uint64_t pw = (uint64_t)(w - 1) * (uint64_t)h * (uint64_t)mb;
+    CU_ASSERT_EQUAL(o.st.hops, xw + pw);
+    CU_ASSERT_EQUAL(o.st.wavelets_sent, (h > 1 ? (uint64_t)w * nb : 0) + pw);
+    CU_ASSERT_EQUAL(o.st.wavelets_received, xw + pw);
+    /* 2 M N in the local products, (W - 1) M in the chain, M adding b */
+    CU_ASSERT_EQUAL((double)o.st.flops, prog->useful_flops(&p, w, h) + (double)w * (double)M);
+    wse_host_array_free(&ref);
+    gv_outcome_free(&o);
+}
+
+static void test_gv_small(void) { gv_vs_reference(4, 3, 6, 5, 4, 4, 1); }
+static void test_gv_uneven(void) { gv_vs_reference(7, 5, 13, 3, 4, 4, 1); gv_vs_reference(5, 7, 3, 11, 2, 2, 1); }
+static void test_gv_one_row(void) { gv_vs_reference(7, 1, 9, 4, 3, 4, 1); }
+static void test_gv_one_column(void) { gv_vs_reference(1, 6, 5, 9, 8, 4, 1); }
+static void test_gv_one_pe(void) { gv_vs_reference(1, 1, 10, 12, 3, 4, 1); }
+static void test_gv_tiny_blocks(void) { gv_vs_reference(6, 4, 1, 1, 1, 4, 1); }
+/* chunk 1: many more chunks than the window of fabins in flight */
+static void test_gv_chunk1(void) { gv_vs_reference(4, 3, 37, 2, 1, 4, 1); }
+static void test_gv_depth1_latency3(void) { gv_vs_reference(5, 4, 11, 7, 4, 1, 3); }
+static void test_gv_latency2(void) { gv_vs_reference(3, 6, 8, 8, 3, 2, 2); }
+
+static void gv_same(const gv_outcome *a, const gv_outcome *b)
+{
+    CU_ASSERT_EQUAL(a->rc, b->rc);
+    CU_ASSERT_STRING_EQUAL(a->msg, b->msg);
+    CU_ASSERT_EQUAL(memcmp(a->y.data, b->y.data, wse_host_array_count(&a->y) * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(a->st.cycles, b->st.cycles);
+    CU_ASSERT_EQUAL(a->st.hops, b->st.hops);
+    CU_ASSERT_EQUAL(a->st.tasks_run, b->st.tasks_run);
+    CU_ASSERT_EQUAL(a->st.wavelets_sent, b->st.wavelets_sent);
+    CU_ASSERT_EQUAL(a->st.wavelets_received, b->st.wavelets_received);
+    CU_ASSERT_EQUAL(a->st.busy_cycles, b->st.busy_cycles);
+    CU_ASSERT_EQUAL(a->st.flops, b->st.flops);
+    CU_ASSERT_EQUAL(a->st.sram_bytes_moved, b->st.sram_bytes_moved);
+    CU_ASSERT_EQUAL(a->st.link_max, b->st.link_max);
+    CU_ASSERT_EQUAL(a->st.link_max_x, b->st.link_max_x);
+    CU_ASSERT_EQUAL(a->st.link_max_y, b->st.link_max_y);
+    CU_ASSERT_EQUAL(a->st.link_max_port, b->st.link_max_port);
+    CU_ASSERT_EQUAL(a->st.sram_max, b->st.sram_max);
+    CU_ASSERT_EQUAL(a->st.pe_visits, b->st.pe_visits);
+}
+
+/* The determinism matrix entry: any grid of shards, same everything. */
+static void test_gv_any_grid(void)
+{
+    const int w = 7, h = 5;
+    static const int grids[][2] = { { 2, 1 }, { 1, 2 }, { 2, 2 }, { 3, 2 }, { 7, 1 }, { 1, 5 }, { 7, 5 } };
+    for (int lat = 1; lat <= 2; lat++) {
+        gemv_params p = { 9, 5, 2 };
+        wse_topology t = probe_topology(w, h, lat == 1 ? 2 : 1, lat);
+        gv_outcome ref = gv_run(&p, &t, w, h, 1, 1, 3);
+        CU_ASSERT_EQUAL_FATAL(ref.rc, 0);
+        CU_ASSERT(ref.st.hops > 0);
+        for (size_t i = 0; i < sizeof grids / sizeof grids[0]; i++) {
+            gv_outcome o = gv_run(&p, &t, w, h, grids[i][0], grids[i][1], 3);
+            gv_same(&ref, &o);
+            gv_outcome_free(&o);
+        }
+        gv_outcome_free(&ref);
+    }
+}
+
+/* A 128 x 128 block is 64 KiB: over the 46 KiB a PE leaves a program. */
+static void test_gv_sram_budget(void)
+{
+    wse_topology t = probe_topology(3, 2, 4, 1);
+    t.reserved_bytes = 2048;
+    wse_rect r = { 0, 0, 3, 2 };
+    wse_engine *e = NULL;
+    wse_error err;
+    wse_error_clear(&err);
+    gemv_params p = { 128, 128, 8 };
+    CU_ASSERT_EQUAL(wse_engine_create(&t, &wse_program_gemv, &p, r, NULL, &e, &err), WSE_ESRAM);
+    CU_ASSERT_PTR_NULL(e);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "PE (0,0): program 'gemv' needs "));
+    /* 100 x 100 (40 KB of A) fits */
+    gemv_params ok = { 100, 100, 8 };
+    wse_error_clear(&err);
+    CU_ASSERT_EQUAL(wse_engine_create(&t, &wse_program_gemv, &ok, r, NULL, &e, &err), 0);
+    wse_engine_destroy(e);
+}
+
+/* The full WSE-2 program rectangle loads (setup within SRAM). */
+static void test_gv_wse2_loads(void)
+{
+    wse_topology t = probe_topology(750, 994, 4, 1);
+    t.reserved_bytes = 2048;
+    wse_rect r = { 0, 0, 750, 994 };
+    wse_engine *e = NULL;
+    wse_error err;
+    wse_error_clear(&err);
+    gemv_params p = { 8, 8, 8 };
+    CU_ASSERT_EQUAL(wse_engine_create(&t, &wse_program_gemv, &p, r, NULL, &e, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(e);
+    wse_engine_destroy(e);
+}
+
+/* The shipped job, as the CLI would run it, on the laptop topology. */
+static void test_gv_job_laptop(void)
+{
+    const wse_program *prog = &wse_program_gemv;
+    wse_job job;
+    wse_topology t;
+    wse_error err;
+    wse_error_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(wse_job_load(WSE_SOURCE_DIR "/jobs/gemv.yaml", NULL, 0, &job, &err), 0);
+    CU_ASSERT_STRING_EQUAL(job.program, "gemv");
+    CU_ASSERT_EQUAL(job.verify, 1);
+    char path[WSE_PATH_MAX];
+    CU_ASSERT_EQUAL_FATAL(wse_topology_resolve(job.topology, job.dir, WSE_SOURCE_DIR "/topologies",
+                                               path, sizeof path, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_topology_load(path, &t, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_job_check_region(&job, &t, &err), 0);
+    gemv_params p;
+    CU_ASSERT_EQUAL_FATAL(wse_params_bind(&job, prog->params, prog->n_params, &p, &err), 0);
+    int w = job.region_width, h = job.region_height;
+    CU_ASSERT_EQUAL(w, 64);
+    CU_ASSERT_EQUAL(h, 64);
+    wse_grid g;
+    gv_local_grid(&g, w, h, 2, 2);
+    wse_rect region = { job.region_x, job.region_y, w, h };
+    wse_sim *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, prog, &p, region, &g, MPI_COMM_SELF, &s, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(job.n_inputs, 3);
+    wse_host_array arr[4];
+    memset(arr, 0, sizeof arr);
+    for (int i = 0; i < job.n_inputs; i++) {
+        int a = wse_hostio_find(prog, job.inputs[i].name);
+        CU_ASSERT_FATAL(a >= 0 && a < GV_Y);
+        for (int k = 0; k < wse_sim_nlocal(s); k++)
+            CU_ASSERT_EQUAL(wse_hostio_load(wse_sim_local(s, k), &job.inputs[i], &err), 0);
+        CU_ASSERT_EQUAL_FATAL(wse_hostio_input(prog, &p, w, h, &job.inputs[i], &arr[a], &err), 0);
+    }
+    CU_ASSERT_EQUAL_FATAL(wse_sim_run(s, (uint64_t)job.max_cycles, &err), 0);
+    wse_host_array y;
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, GV_Y, &y, &err), 0);
+    for (int k = 0; k < wse_sim_nlocal(s); k++)
+        CU_ASSERT_EQUAL(wse_hostio_gather(wse_sim_local(s, k), GV_Y, &y, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, GV_Y, &arr[GV_Y], &err), 0);
+    void *arrays[4] = { arr[0].data, arr[1].data, arr[2].data, arr[3].data };
+    CU_ASSERT_EQUAL_FATAL(prog->reference(&p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL(memcmp(y.data, arr[GV_Y].data, wse_host_array_count(&y) * sizeof(float)), 0);
+    wse_engine_stats st;
+    wse_sim_stats(s, &st);
+    /* at least the local product: nb vector ops of mb elements */
+    CU_ASSERT(st.cycles > (uint64_t)(p.nb * p.mb));
+    for (int a = 0; a < 4; a++)
+        wse_host_array_free(&arr[a]);
+    wse_host_array_free(&y);
+    wse_sim_destroy(s);
+    wse_grid_free(&g);
+}
+
+int test_gemv_suite(void)
+{
+    CU_pSuite s = CU_add_suite("gemv", NULL, NULL);
+    if (!s || !CU_add_test(s, "4x3 PEs, bitwise", test_gv_small) ||
+        !CU_add_test(s, "7x5 and 5x7 PEs", test_gv_uneven) ||
+        !CU_add_test(s, "one row of PEs", test_gv_one_row) ||
+        !CU_add_test(s, "one column of PEs", test_gv_one_column) ||
+        !CU_add_test(s, "one PE", test_gv_one_pe) ||
+        !CU_add_test(s, "1 x 1 blocks", test_gv_tiny_blocks) ||
+        !CU_add_test(s, "chunks of 1 row", test_gv_chunk1) ||
+        !CU_add_test(s, "queue depth 1, hop latency 3", test_gv_depth1_latency3) ||
+        !CU_add_test(s, "hop latency 2", test_gv_latency2) ||
+        !CU_add_test(s, "same results and counters for any shard grid", test_gv_any_grid) ||
+        !CU_add_test(s, "SRAM budget", test_gv_sram_budget) ||
+        !CU_add_test(s, "full WSE-2 program rectangle loads", test_gv_wse2_loads) ||
+        !CU_add_test(s, "job on laptop", test_gv_job_laptop))
+        return CU_get_error();
+    return 0;
+}
