@@ -305,7 +305,21 @@ static int collect_outputs(run_ctx *c, wse_error *err)
     return rc;
 }
 
-/* Compare the outputs with the program's host reference (rank 0). */
+/* Element i of an array of dtype, as a double (exact for 32-bit ints). */
+static double element(const void *data, int dtype, uint64_t i)
+{
+    switch (dtype) {
+    case WSE_F32: return (double)((const float *)data)[i];
+    case WSE_I32: return (double)((const int32_t *)data)[i];
+    case WSE_U32: return (double)((const uint32_t *)data)[i];
+    case WSE_U8: return (double)((const uint8_t *)data)[i];
+    default: return 0.0;
+    }
+}
+
+/* Compare the outputs with the program's host reference (rank 0).  Every
+ * output counts, integers too, unless its spec says the reference does not
+ * compute it. */
 static int verify(run_ctx *c, wse_error *err)
 {
     wse_report *rep = c->rep;
@@ -327,12 +341,12 @@ static int verify(run_ctx *c, wse_error *err)
         rc = c->prog->reference(c->params, w, h, arrays, err);
     rep->max_abs_err = 0.0;
     for (int a = 0; a < c->prog->n_arrays && !rc; a++) {
-        if (!c->prog->arrays[a].is_output || c->prog->arrays[a].dtype != WSE_F32)
+        const wse_array_spec *spec = &c->prog->arrays[a];
+        if (!spec->is_output || ((c->prog->unverified >> a) & 1))
             continue;
         uint64_t n = wse_host_array_count(&ref[a]);
-        const float *x = c->full[a].data, *y = ref[a].data;
         for (uint64_t i = 0; i < n; i++) {
-            double d = fabs((double)x[i] - (double)y[i]);
+            double d = fabs(element(c->full[a].data, spec->dtype, i) - element(ref[a].data, spec->dtype, i));
             if (!(d <= rep->max_abs_err))      /* NaN counts as infinite */
                 rep->max_abs_err = isnan(d) ? INFINITY : d;
         }

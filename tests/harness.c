@@ -88,6 +88,15 @@ harness_outcome harness_run(const wse_program *prog, const void *params, const w
     return o;
 }
 
+int harness_quick(void)
+{
+#ifdef WSE_TEST_QUICK
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 void harness_same(const harness_outcome *a, const harness_outcome *b)
 {
     CU_ASSERT_EQUAL(a->rc, b->rc);

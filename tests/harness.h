@@ -28,6 +28,10 @@ void harness_local_grid(wse_grid *g, int w, int h, int gx, int gy);
 harness_outcome harness_run(const wse_program *prog, const void *params, const wse_topology *t,
                             int w, int h, int gx, int gy, uint64_t window, int random_inputs);
 
+/* 1 in the sanitizer build, where tests skip full-wafer loads (ASan
+ * makes a 745,500-PE setup take minutes); they run in the normal build. */
+int harness_quick(void);
+
 /* CUnit assertions that two outcomes are identical (only the error for
  * runs stopped by an error other than a deadlock). */
 void harness_same(const harness_outcome *a, const harness_outcome *b);

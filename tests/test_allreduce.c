@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <CUnit/CUnit.h>
+#include "harness.h"
 #include "probe.h"
 #include "test_list.h"
 #include "wse/hostio.h"
@@ -217,6 +218,8 @@ static void test_ar_sram_budget(void)
 /* The full WSE-2 program rectangle loads (setup within SRAM). */
 static void test_ar_wse2_loads(void)
 {
+    if (harness_quick())      /* sanitizer build: too slow, the normal build runs it */
+        return;
     wse_topology t = probe_topology(750, 994, 4, 1);
     t.reserved_bytes = 2048;
     wse_rect r = { 0, 0, 750, 994 };

@@ -99,6 +99,9 @@ typedef struct wse_program {
     /* Useful floating-point operations of the whole run (documented
      * formula), for FLOP/s in the report. */
     double (*useful_flops)(const void *params, int width, int height);
+    /* Bit i set: output array i is not computed by the reference (timings
+     * that depend on the topology, say), so verify skips it. */
+    unsigned unverified;
 } wse_program;
 
 /* ------------------------------------------------------------ queries */
@@ -122,7 +125,9 @@ void pe_bind_local_task(wse_pe *pe, int task);
 void pe_activate(wse_pe *pe, int task);
 void pe_block(wse_pe *pe, int task);
 void pe_unblock(wse_pe *pe, int task);
-void pe_finish(wse_pe *pe);              /* this PE's program is done */
+/* This PE's program is done.  Fabric operations still in flight carry on
+ * (and routers keep forwarding); the run ends when nothing can move. */
+void pe_finish(wse_pe *pe);
 void pe_fail(wse_pe *pe, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

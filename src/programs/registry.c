@@ -5,6 +5,8 @@
 static const wse_program *const programs[] = {
     &wse_program_heat2d,
     &wse_program_cg,
+    &wse_program_bandwidth,
+    &wse_program_life,
     &wse_program_gemv,
     &wse_program_allreduce,
 };
