@@ -7,6 +7,7 @@
  * (bad color, call in the wrong phase) fails the run with the PE and cycle,
  * and the call becomes a no-op so the program's native code never crashes.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@ int pe_height(const wse_pe *pe) { return pe->e->region.height; }
 const void *pe_params(const wse_pe *pe) { return pe->e->params; }
 uint64_t pe_cycle(const wse_pe *pe) { return pe->now + pe->charged; }
 int pe_colors(const wse_pe *pe) { return pe->e->topo.colors; }
+const wse_topology *pe_topology(const wse_pe *pe) { return &pe->e->topo; }
 
 static int bad_color(wse_pe *pe, int color, const char *what)
 {
@@ -274,6 +276,13 @@ float pe_vmax_f32(wse_pe *pe, const float *a, int n)
             m = a[i];
     vcharge(pe, n, 1, 0);
     return m;
+}
+
+void pe_vmax2_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = fmaxf(a[i], b[i]);
+    vcharge(pe, n, 3, 0);
 }
 
 /* ------------------------------------------------------------ fabric */

@@ -194,6 +194,30 @@ static void test_write_past_allocations(void)
     wse_engine_destroy(e);
 }
 
+/* Elementwise max and the topology seen from a task. */
+static void vmax2_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
+{
+    (void)p;
+    float a[4] = { 1.0f, -2.0f, 3.5f, 0.0f }, b[4] = { 0.5f, 7.0f, 3.5f, -1.0f };
+    pe_vmax2_f32(pe, s->vec, a, b, 4);      /* in setup: no cycles to charge */
+    s->log_value[0] = (uint32_t)pe_topology(pe)->queue_depth;
+}
+
+static void test_vmax2_and_topology(void)
+{
+    wse_error err;
+    int rc;
+    wse_engine *e = run1(1, 1, vmax2_scenario, 0, 0, &rc, &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    probe_state *s = wse_engine_state(e, 0, 0);
+    CU_ASSERT_EQUAL(s->vec[0], 1.0f);
+    CU_ASSERT_EQUAL(s->vec[1], 7.0f);
+    CU_ASSERT_EQUAL(s->vec[2], 3.5f);
+    CU_ASSERT_EQUAL(s->vec[3], 0.0f);
+    CU_ASSERT_EQUAL(s->log_value[0], 2u);
+    wse_engine_destroy(e);
+}
+
 int test_ce_suite(void)
 {
     CU_pSuite s = CU_add_suite("ce", NULL, NULL);
@@ -203,6 +227,7 @@ int test_ce_suite(void)
         !CU_add_test(s, "asynchronous fabout frees the CE", test_async_fabout_frees_the_ce) ||
         !CU_add_test(s, "SRAM budget", test_sram_budget) ||
         !CU_add_test(s, "a task writing past its allocations", test_write_past_allocations) ||
+        !CU_add_test(s, "elementwise max, topology from a program", test_vmax2_and_topology) ||
         !CU_add_test(s, "bad color is a program error", test_bad_color_is_program_error))
         return CU_get_error();
     return 0;

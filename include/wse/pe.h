@@ -112,6 +112,8 @@ int pe_height(const wse_pe *pe);
 const void *pe_params(const wse_pe *pe); /* the program's params struct */
 uint64_t pe_cycle(const wse_pe *pe);     /* current cycle, incl. charges */
 int pe_colors(const wse_pe *pe);         /* routable colors of the topology */
+/* The machine: costs and latencies, for charging work no op describes. */
+const wse_topology *pe_topology(const wse_pe *pe);
 
 /* ------------------------------------------------------------ setup only */
 /* Allocate from this PE's SRAM (zeroed, aligned to 16 bytes). */
@@ -150,6 +152,8 @@ void pe_vaxpy_f32(wse_pe *pe, float *d, float s, const float *a,
 float pe_vdot_f32(wse_pe *pe, const float *a, const float *b, int n);
 float pe_vsum_f32(wse_pe *pe, const float *a, int n);
 float pe_vmax_f32(wse_pe *pe, const float *a, int n);
+/* d = elementwise max(a, b) (as fmaxf: a NaN loses to a number). */
+void pe_vmax2_f32(wse_pe *pe, float *d, const float *a, const float *b, int n);
 
 /* ------------------------------------------------------------ fabric */
 /* Stream n 32-bit words read from src (stride in words) out on color. */
