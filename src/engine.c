@@ -837,7 +837,13 @@ int wse_engine_create(const wse_topology *topo, const wse_program *prog,
     e->step[WSE_PORT_E] = 1;
     e->step[WSE_PORT_S] = sh.width;
     e->step[WSE_PORT_W] = -1;
-    e->chunk_bytes = topo->sram_bytes > CHUNK_BYTES ? topo->sram_bytes : CHUNK_BYTES;
+    /* chunks of up to 64 MiB, no bigger than the shard needs: a one-PE
+     * shard must not touch 64 MiB */
+    uint64_t block = (uint64_t)topo->sram_bytes + GUARD_BYTES;
+    uint64_t need = (uint64_t)e->npe * block;
+    e->chunk_bytes = need < CHUNK_BYTES ? need : CHUNK_BYTES;
+    if (e->chunk_bytes < block)
+        e->chunk_bytes = block;
     e->next_sweep = 1ull << 30;
     e->unfinished = e->npe;
     e->params = calloc(1, prog->params_size ? prog->params_size : 1);

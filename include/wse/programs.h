@@ -12,6 +12,8 @@
 
 extern const wse_program wse_program_heat2d;
 extern const wse_program wse_program_cg;
+extern const wse_program wse_program_stencil25;
+extern const wse_program wse_program_stencil7;
 extern const wse_program wse_program_bandwidth;
 extern const wse_program wse_program_life;
 extern const wse_program wse_program_gemv;

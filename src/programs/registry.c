@@ -5,6 +5,8 @@
 static const wse_program *const programs[] = {
     &wse_program_heat2d,
     &wse_program_cg,
+    &wse_program_stencil25,
+    &wse_program_stencil7,
     &wse_program_bandwidth,
     &wse_program_life,
     &wse_program_gemv,

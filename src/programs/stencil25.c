@@ -1,0 +1,590 @@
+/*
+ * src/programs/stencil25.c - 3D acoustic wave equation, 8th order in space
+ * (25-point stencil, radius 4 in x, y and z), 2nd order in time, after
+ * Jacquelin, Araya-Polo and Meng, "Massively scalable stencil algorithm"
+ * (SC22, arXiv:2204.03775).
+ *
+ * Layout.  x and y are spread over the PEs, one point column per PE; z is
+ * a column of nz values in SRAM.  Each PE holds the pressure at two time
+ * levels (each padded with 4 zeros above and below: the Dirichlet boundary
+ * in z), the coefficient column v^2 dt^2 / h^2, an accumulator, a scratch
+ * column and 8 receive columns X1..X4, Y1..Y4.
+ *
+ * Communication: localised broadcasts.  Every step each PE streams its
+ * column (nz words, one fabout per direction) toward E, W, N and S; the
+ * stream travels up to 4 hops and every PE on the way forwards it and
+ * keeps a copy (multicast route tx = onward port | RAMP; the 4th PE only
+ * RAMP).  So each PE receives 4 columns from each side.  A route is per
+ * color per PE, and a PE sees its own stream plus 4 passing streams per
+ * direction, so the color of a stream is
+ *     5 d + (sender's coordinate along the axis mod 5)
+ * for flow direction d (0 toward N, 1 E, 2 S, 3 W): 20 colors, 0-19, and
+ * at any PE the 5 streams of one direction have distinct colors.  Routes
+ * at PE x for the eastward flow (the others are mirror images):
+ *     color 5 + x%5:      RAMP -> E                       (own stream)
+ *     color 5 + (x-k)%5:  W -> RAMP | E for k = 1..3,  W -> RAMP for k = 4
+ * with nothing routed toward a missing neighbour, so regions narrower
+ * than the radius just see fewer streams.
+ *
+ * Receiving goes in four phases, one flow direction at a time (eastward,
+ * westward, southward, northward): a PE posts the 4 receives of the next
+ * phase when the previous 4 are complete.  A multicast stream moves only
+ * as fast as its slowest receiver, so all PEs work through the same
+ * direction together; the phases cannot deadlock, because a PE in the
+ * earliest (step, phase) of all has every stream it waits for already sent
+ * and every other receiver of those streams waiting for them or past them.
+ * The column at distance k from W lands in X_k (plain fabin) and the one
+ * from E is added to it in the next phase (WSE_FABIN_ADD), so
+ * X_k = W_k + E_k in a fixed order; Y_k = N_k + S_k alike.  A PE with
+ * only one of the two streams receives it plainly; a buffer with none
+ * keeps -0.0, which is what the reference adds for a missing neighbour
+ * (x + -0.0 == x exactly).
+ *
+ * A step (fp32 vector ops over the column; c0..c4 are the standard
+ * 8th-order coefficients -205/72, 8/5, -1/5, 8/315, -1/560):
+ *   1. issue the 4 sends and the first phase's receives (async); meanwhile
+ *      the z part:  a = 3 c0 p;  for k = 1..4:  t = p[z-k] + p[z+k];
+ *      a = c_k t + a
+ *   2. when X is complete (after the westward phase), while N and S
+ *      stream in:  for k = 1..4:  a = c_k X_k + a
+ *   3. when Y and the sends are complete:  for k = 1..4:  a = c_k Y_k + a;
+ *      then  a = coef a;  a = a - p_prev;  p_next = 2 p + a  (into the
+ *      p_prev column), and at the source PE  p_next[zs] += w(step).
+ * On the first step the PE turns vel into coef = (dt^2/h^2) (vel vel),
+ * copies p0 into p_prev (zero initial velocity) and fills X and Y with
+ * -0.0.  The vector work runs as the lowest-priority task, one unit (one
+ * or two ops) per activation, so completions get in between and post the
+ * next phase's receives without waiting for the CE (otherwise the fabric
+ * idles while the z part runs).
+ *
+ * Source: a Ricker wavelet w(t) = amp (1 - 2 b tau^2) exp(-b tau^2),
+ * b = (pi f0)^2, tau = t - 1/f0, t = step dt.  A PE has no exp, so the
+ * Gaussian is advanced by a recurrence of multiplications
+ * (g <- g r, r <- r q, q = exp(-2 b dt^2)), seeded from constants of the
+ * params, with length-1 vector ops that charge their modeled cycles.
+ *
+ * SRAM: 2 (nz + 8) + 11 nz floats = 52 nz + 64 bytes plus the state, so
+ * nz <= 901 fits the 46 KiB a WSE-2 PE leaves to programs.
+ *
+ * Cost (laptop/wse2 model, 16 x 16 PEs): about 28 nz + 100 cycles per
+ * step: nz 8: 336, nz 32: 955, nz 128: 3590, nz 901: 25419.
+ *
+ * Drawbacks.  The CE ramp takes one word per cycle, so receiving costs at
+ * least 16 nz cycles per step; the vector work (20 ops of nz) overlaps it
+ * only in part, since the x and y parts need whole columns (the paper
+ * instead multiplies fabric operands as they arrive, which this API has
+ * no operation for).  Edge PEs wait for phases they have no streams in.
+ * Emulating it costs more host time per wavelet than unicast programs
+ * (about 1.5 KB of queues per PE, 20 routes, multicast credit checks).
+ *
+ * The host reference performs the same fp32 operations in the same order,
+ * so the emulated result is bitwise equal to it.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "wse/pe.h"
+#include "wse/programs.h"
+
+typedef struct s25_params {
+    int64_t nz, steps;
+    double dt, h, f0, amp;
+    int64_t src_x, src_y, src_z;
+} s25_params;
+
+static const wse_param_spec s25_param_spec[] = {
+    { "nz", WSE_PARAM_INT, 32, 1, 4000, offsetof(s25_params, nz), "points per PE along z (the column in SRAM; <= 901 fits 46 KiB)" },
+    { "steps", WSE_PARAM_INT, 10, 0, 1e6, offsetof(s25_params, steps), "time steps" },
+    { "dt", WSE_PARAM_FLOAT, 1e-3, 1e-9, 1.0, offsetof(s25_params, dt), "time step (s)" },
+    { "h", WSE_PARAM_FLOAT, 10.0, 1e-3, 1e4, offsetof(s25_params, h), "grid spacing in x, y and z (m)" },
+    { "f0", WSE_PARAM_FLOAT, 25.0, 1e-3, 1e6, offsetof(s25_params, f0), "Ricker peak frequency (Hz); the peak comes at t = 1/f0" },
+    { "amp", WSE_PARAM_FLOAT, 1.0, -1e6, 1e6, offsetof(s25_params, amp), "source amplitude (0 = no source)" },
+    { "src_x", WSE_PARAM_INT, -1, -1, 1e6, offsetof(s25_params, src_x), "source PE column (-1 = width/2)" },
+    { "src_y", WSE_PARAM_INT, -1, -1, 1e6, offsetof(s25_params, src_y), "source PE row (-1 = height/2)" },
+    { "src_z", WSE_PARAM_INT, -1, -1, 3999, offsetof(s25_params, src_z), "source z index (-1 = nz/2)" },
+};
+
+#define R 4                       /* stencil radius */
+#define NCOLORS 20
+/* Task ids: completions of sends (one per direction) and receives (one
+ * per direction and distance), the step, and the vector work.  Lower ids
+ * run first, so a completion always gets in between two units of work and
+ * the next phase's receives are posted without waiting for the CE. */
+enum { T_SEND0 = 24, T_RECV0 = 28, T_STEP = 44, T_WORK = 45 };
+
+/* Flow direction received in each phase: eastward (from W), westward,
+ * southward (from N), northward. */
+static const int phase_dir[4] = { 1, 3, 2, 0 };
+
+/* 8th-order second-derivative coefficients, and the centre of 3 axes. */
+static const float s25_c[R + 1] = { -205.0f / 72.0f, 8.0f / 5.0f, -1.0f / 5.0f,
+                                    8.0f / 315.0f, -1.0f / 560.0f };
+#define C0X3 ((float)(3.0 * -205.0 / 72.0))
+
+/* Ricker recurrence: constants and the state it starts from. */
+typedef struct s25_ricker {
+    float tau, g, r;              /* state at step 0 */
+    float q, m2b, dt, amp, one;   /* constants */
+} s25_ricker;
+
+/* Per-PE state, at the start of the PE's SRAM.  Offsets, not pointers. */
+typedef struct s25_state {
+    uint32_t p_off[2];        /* two time levels, nz + 8 floats each */
+    uint32_t coef_off;        /* vel, then v^2 dt^2 / h^2 */
+    uint32_t acc_off, tmp_off;
+    uint32_t xy_off;          /* X1..X4 then Y1..Y4, nz floats each */
+    int32_t cur;              /* time level holding p at the current step */
+    int32_t step;
+    int32_t phase;            /* receive phase in flight (0..3), 4 = all done */
+    int32_t recv_pending;     /* receives of that phase still in flight */
+    int32_t send_pending;     /* sends of this step still in flight */
+    int32_t z_done;           /* units of the z part done (centre, k = 1..4) */
+    int32_t x_done;           /* units of the x part done (k = 1..4) */
+    int32_t src_z;            /* z index of the source, or -1 here */
+    uint16_t recv_mask;       /* bit 4 d + (k - 1): stream of distance k, flow d */
+    uint16_t add_mask;        /* the same bits: received with WSE_FABIN_ADD */
+    uint8_t send_mask;        /* flow directions this PE sends toward */
+    uint8_t send_color[4];
+    uint8_t recv_color[16];
+    s25_ricker src;           /* the recurrence, advanced every step */
+    float w, tt;              /* source value and scratch */
+} s25_state;
+
+static float *at(s25_state *s, uint32_t off) { return (float *)((uint8_t *)s + off); }
+
+/* Source position: -1 means the middle. */
+static int src_pos(int64_t v, int64_t n) { return v < 0 ? (int)(n / 2) : (int)v; }
+
+/* The Ricker constants from the params (host math: they are compile-time
+ * constants of the PE program). */
+static s25_ricker ricker_init(const s25_params *p)
+{
+    const double pi = 3.14159265358979323846;
+    double b = pi * pi * p->f0 * p->f0, t0 = 1.0 / p->f0, dt = p->dt;
+    s25_ricker r;
+    r.tau = (float)-t0;
+    r.g = (float)exp(-b * t0 * t0);
+    r.r = (float)exp(-b * (dt * dt - 2.0 * t0 * dt));
+    r.q = (float)exp(-2.0 * b * dt * dt);
+    r.m2b = (float)(-2.0 * b);
+    r.dt = (float)dt;
+    r.amp = (float)p->amp;
+    r.one = 1.0f;
+    return r;
+}
+
+/* One step of the wavelet: *w = amp (1 - 2 b tau^2) g; then advance. */
+static void ricker_step(wse_pe *pe, s25_ricker *k, float *w, float *tt)
+{
+    pe_vmul_f32(pe, tt, &k->tau, &k->tau, 1);
+    pe_vaxpy_f32(pe, w, k->m2b, tt, &k->one, 1);
+    pe_vmul_f32(pe, w, w, &k->g, 1);
+    pe_vscale_f32(pe, w, w, k->amp, 1);
+    pe_vmul_f32(pe, &k->g, &k->g, &k->r, 1);
+    pe_vscale_f32(pe, &k->r, &k->r, k->q, 1);
+    pe_vadd_f32(pe, &k->tau, &k->tau, &k->dt, 1);
+}
+
+static int in_region(const wse_pe *pe, int x, int y)
+{
+    return x >= 0 && y >= 0 && x < pe_width(pe) && y < pe_height(pe);
+}
+
+static const unsigned port[4] = { WSE_N, WSE_E, WSE_S, WSE_W };
+static const int ddx[4] = { 0, 1, 0, -1 }, ddy[4] = { -1, 0, 1, 0 };
+
+/* Routes of flow direction d at this PE (see the file comment). */
+static void s25_routes(wse_pe *pe, s25_state *s, int d)
+{
+    int x = pe_x(pe), y = pe_y(pe);
+    int along = (d == 1 || d == 3) ? x : y;
+    int sign = (d == 1 || d == 2) ? 1 : -1;     /* coordinate grows with the flow */
+    int onward = in_region(pe, x + ddx[d], y + ddy[d]);
+    if (onward) {
+        s->send_mask |= (uint8_t)(1u << d);
+        s->send_color[d] = (uint8_t)(5 * d + along % 5);
+        pe_route(pe, s->send_color[d], WSE_RAMP, port[d]);
+        pe_bind_local_task(pe, T_SEND0 + d);
+    }
+    for (int k = 1; k <= R; k++) {
+        int sx = x - k * ddx[d], sy = y - k * ddy[d];   /* the sender */
+        if (!in_region(pe, sx, sy))
+            break;
+        int bit = 4 * d + (k - 1);
+        unsigned tx = WSE_RAMP | (k < R && onward ? port[d] : 0u);
+        s->recv_mask |= (uint16_t)(1u << bit);
+        s->recv_color[bit] = (uint8_t)(5 * d + (along - sign * k) % 5);
+        pe_route(pe, s->recv_color[bit], port[(d + 2) % 4], tx);
+        pe_bind_local_task(pe, T_RECV0 + bit);
+    }
+}
+
+static int s25_setup(wse_pe *pe, void *state)
+{
+    const s25_params *p = pe_params(pe);
+    s25_state *s = state;
+    size_t nz = (size_t)p->nz;
+    int sx = src_pos(p->src_x, pe_width(pe)), sy = src_pos(p->src_y, pe_height(pe));
+    int sz = src_pos(p->src_z, p->nz);
+    if (pe_colors(pe) < NCOLORS) {
+        pe_fail(pe, "needs %d colors, the topology has %d", NCOLORS, pe_colors(pe));
+        return WSE_EPROGRAM;
+    }
+    if (pe_x(pe) == 0 && pe_y(pe) == 0 &&
+        (sx >= pe_width(pe) || sy >= pe_height(pe) || sz >= p->nz)) {
+        pe_fail(pe, "source (%d, %d, %d) is outside the %d x %d x %d grid", sx, sy, sz,
+                pe_width(pe), pe_height(pe), (int)p->nz);
+        return WSE_EPROGRAM;
+    }
+    /* p, p_prev, coef, acc, tmp, X1..X4 Y1..Y4 (allocated in this order) */
+    static const size_t cols[6] = { 0, 0, 1, 1, 1, 2 * R };
+    uint32_t off[6];
+    for (int i = 0; i < 6; i++) {
+        size_t n = i < 2 ? nz + 2 * R : cols[i] * nz;
+        uint8_t *b = pe_alloc(pe, n * sizeof(float));
+        if (!b)
+            return WSE_ESRAM;
+        off[i] = (uint32_t)(b - (uint8_t *)s);
+    }
+    s->p_off[0] = off[0];
+    s->p_off[1] = off[1];
+    s->coef_off = off[2];
+    s->acc_off = off[3];
+    s->tmp_off = off[4];
+    s->xy_off = off[5];
+    s->src_z = (pe_x(pe) == sx && pe_y(pe) == sy && p->amp != 0.0) ? sz : -1;
+    s->src = ricker_init(p);
+    for (int d = 0; d < 4; d++)
+        s25_routes(pe, s, d);
+    /* the second stream into a buffer adds to the first */
+    for (int k = 0; k < R; k++) {
+        if ((s->recv_mask >> (4 * 1 + k)) & 1)          /* from W, into X */
+            s->add_mask |= (uint16_t)(1u << (4 * 3 + k));
+        if ((s->recv_mask >> (4 * 2 + k)) & 1)          /* from N, into Y */
+            s->add_mask |= (uint16_t)(1u << (4 * 0 + k));
+    }
+    pe_bind_local_task(pe, T_STEP);
+    pe_bind_local_task(pe, T_WORK);
+    pe_activate(pe, T_STEP);
+    return 0;
+}
+
+/* First step only: vel -> coef, p_prev = p0, X = Y = -0.0. */
+static void s25_init(wse_pe *pe, s25_state *s, const s25_params *p)
+{
+    int nz = (int)p->nz;
+    float *c = at(s, s->coef_off);
+    float r = (float)(p->dt * p->dt / (p->h * p->h));
+    pe_vmul_f32(pe, c, c, c, nz);
+    pe_vscale_f32(pe, c, c, r, nz);
+    pe_vmov_f32(pe, at(s, s->p_off[1 - s->cur]) + R, at(s, s->p_off[s->cur]) + R, nz);
+    pe_vfill_f32(pe, at(s, s->xy_off), -0.0f, 2 * R * nz);
+}
+
+/* Post the receives of the current phase; phases without a stream here
+ * are skipped. */
+static void s25_post(wse_pe *pe, s25_state *s, const s25_params *p)
+{
+    int nz = (int)p->nz;
+    float *xy = at(s, s->xy_off);
+    while (s->phase < 4 && s->recv_pending == 0) {
+        int d = phase_dir[s->phase];
+        for (int k = 1; k <= R; k++) {
+            int bit = 4 * d + (k - 1);
+            if (!((s->recv_mask >> bit) & 1))
+                continue;
+            float *dst = xy + ((d == 1 || d == 3) ? k - 1 : R + k - 1) * nz;
+            unsigned add = ((s->add_mask >> bit) & 1) ? WSE_FABIN_ADD : 0u;
+            pe_fabin(pe, s->recv_color[bit], dst, nz, 1, T_RECV0 + bit, WSE_ASYNC | add);
+            s->recv_pending++;
+        }
+        if (s->recv_pending == 0)
+            s->phase++;
+    }
+}
+
+/* The last part of a step: y part, time update, source. */
+static void s25_finish_step(wse_pe *pe, s25_state *s, const s25_params *p)
+{
+    int nz = (int)p->nz;
+    float *u = at(s, s->p_off[s->cur]) + R, *prev = at(s, s->p_off[1 - s->cur]) + R;
+    float *a = at(s, s->acc_off), *y = at(s, s->xy_off) + R * nz;
+    for (int k = 1; k <= R; k++)
+        pe_vaxpy_f32(pe, a, s25_c[k], y + (k - 1) * nz, a, nz);
+    pe_vmul_f32(pe, a, at(s, s->coef_off), a, nz);
+    pe_vsub_f32(pe, a, a, prev, nz);
+    pe_vaxpy_f32(pe, prev, 2.0f, u, a, nz);          /* p_next, in p_prev's place */
+    if (s->src_z >= 0) {
+        ricker_step(pe, &s->src, &s->w, &s->tt);
+        pe_vadd_f32(pe, prev + s->src_z, prev + s->src_z, &s->w, 1);
+    }
+    s->cur = 1 - s->cur;
+    s->step++;
+    pe_activate(pe, T_STEP);
+}
+
+/* One unit of the vector work that is due, in this order: the z part
+ * (centre, then one pair per unit), the x part once X is complete (one
+ * distance per unit), the end of the step once everything has arrived and
+ * left.  Reactivates itself while more is due; completions activate it
+ * when they make more due. */
+static void s25_work(wse_pe *pe, s25_state *s, const s25_params *p)
+{
+    int nz = (int)p->nz;
+    float *u = at(s, s->p_off[s->cur]) + R;
+    float *a = at(s, s->acc_off), *t = at(s, s->tmp_off);
+    if (s->z_done == 0) {
+        pe_vscale_f32(pe, a, u, C0X3, nz);
+        s->z_done++;
+    } else if (s->z_done <= R) {
+        int k = s->z_done++;
+        pe_vadd_f32(pe, t, u - k, u + k, nz);
+        pe_vaxpy_f32(pe, a, s25_c[k], t, a, nz);
+    } else if (s->phase >= 2 && s->x_done < R) {
+        int k = ++s->x_done;
+        pe_vaxpy_f32(pe, a, s25_c[k], at(s, s->xy_off) + (k - 1) * nz, a, nz);
+    } else if (s->x_done == R && s->phase == 4 && s->send_pending == 0) {
+        s25_finish_step(pe, s, p);
+        return;
+    } else {
+        return;                           /* waiting for the fabric */
+    }
+    pe_activate(pe, T_WORK);
+}
+
+/* Start a step: the sends and the first receives; the work follows. */
+static void s25_start_step(wse_pe *pe, s25_state *s, const s25_params *p)
+{
+    int nz = (int)p->nz;
+    float *u = at(s, s->p_off[s->cur]) + R;
+    s->phase = 0;
+    s->recv_pending = 0;
+    s->send_pending = 0;
+    s->z_done = 0;
+    s->x_done = 0;
+    for (int d = 0; d < 4; d++)
+        if (s->send_mask & (1u << d)) {
+            pe_fabout(pe, s->send_color[d], u, nz, 1, T_SEND0 + d, WSE_ASYNC);
+            s->send_pending++;
+        }
+    s25_post(pe, s, p);
+    pe_activate(pe, T_WORK);
+}
+
+static void s25_task(wse_pe *pe, void *state, int task, uint32_t payload)
+{
+    (void)payload;
+    s25_state *s = state;
+    const s25_params *p = pe_params(pe);
+    if (task == T_STEP) {
+        if (s->step >= p->steps) {
+            pe_finish(pe);
+            return;
+        }
+        if (s->step == 0)
+            s25_init(pe, s, p);
+        s25_start_step(pe, s, p);
+    } else if (task == T_WORK) {
+        s25_work(pe, s, p);
+    } else if (task >= T_RECV0) {         /* a receive of this phase completed */
+        if (--s->recv_pending == 0) {
+            s->phase++;
+            s25_post(pe, s, p);
+            pe_activate(pe, T_WORK);
+        }
+    } else if (--s->send_pending == 0) {  /* a send completed */
+        pe_activate(pe, T_WORK);
+    }
+}
+
+static int s25_shape(const void *params, int width, int height, int64_t shape[3])
+{
+    const s25_params *p = params;
+    shape[0] = height;
+    shape[1] = width;
+    shape[2] = p->nz;
+    return 3;
+}
+
+static void column_block(const wse_pe *pe, float *ptr, wse_array_block *b)
+{
+    const s25_params *p = pe_params(pe);
+    b->ptr = ptr;
+    b->origin[0] = pe_y(pe);
+    b->origin[1] = pe_x(pe);
+    b->origin[2] = 0;
+    b->extent[0] = 1;
+    b->extent[1] = 1;
+    b->extent[2] = p->nz;
+    b->stride[0] = p->nz;
+    b->stride[1] = p->nz;
+    b->stride[2] = 1;
+}
+
+static void s25_vel_block(const wse_pe *pe, const void *state, wse_array_block *b)
+{
+    s25_state *s = (s25_state *)state;
+    column_block(pe, at(s, s->coef_off), b);
+}
+
+/* p0 before the run and p after it: the current time level. */
+static void s25_p_block(const wse_pe *pe, const void *state, wse_array_block *b)
+{
+    s25_state *s = (s25_state *)state;
+    column_block(pe, at(s, s->p_off[s->cur]) + R, b);
+}
+
+static const wse_array_spec s25_arrays[] = {
+    { "vel", WSE_F32, 1, 0, "velocity (m/s), float32 [height, width, nz]; zeros if not given", s25_shape, s25_vel_block },
+    { "p0", WSE_F32, 1, 0, "initial pressure at both time levels, float32 [height, width, nz]; zeros if not given", s25_shape, s25_p_block },
+    { "p", WSE_F32, 0, 1, "pressure after `steps` steps, float32 [height, width, nz]", s25_shape, s25_p_block },
+};
+
+/* ------------------------------------------------------------ reference */
+
+typedef struct ref_grid {
+    int64_t H, W, Z, sz;          /* sz = Z + 2R: padded column */
+} ref_grid;
+
+/* Column of (x, y) in a padded grid, or NULL outside the region. */
+static const float *col(const ref_grid *g, const float *a, int64_t x, int64_t y)
+{
+    if (x < 0 || y < 0 || x >= g->W || y >= g->H)
+        return NULL;
+    return a + (y * g->W + x) * g->sz + R;
+}
+
+/* x/y neighbour at distance k: its value, or -0.0 outside (what the PE's
+ * -0.0-filled receive buffer holds when no stream arrives). */
+static float nb(const float *c, int64_t z) { return c ? c[z] : -0.0f; }
+
+/* One step of every column: next = the new level (holding p_prev). */
+static void ref_step(const ref_grid *g, const float *cur, float *next, const float *coef,
+                     float *a)
+{
+    for (int64_t y = 0; y < g->H; y++)
+        for (int64_t x = 0; x < g->W; x++) {
+            const float *u = col(g, cur, x, y);
+            const float *cx[2 * R], *cy[2 * R];
+            for (int k = 1; k <= R; k++) {
+                cx[2 * k - 2] = col(g, cur, x - k, y);
+                cx[2 * k - 1] = col(g, cur, x + k, y);
+                cy[2 * k - 2] = col(g, cur, x, y - k);
+                cy[2 * k - 1] = col(g, cur, x, y + k);
+            }
+            float *nx = next + (y * g->W + x) * g->sz + R;
+            const float *cf = coef + (y * g->W + x) * g->Z;
+            for (int64_t z = 0; z < g->Z; z++) {
+                float acc = C0X3 * u[z];
+                for (int k = 1; k <= R; k++) {
+                    float t = u[z - k] + u[z + k];
+                    acc = s25_c[k] * t + acc;
+                }
+                for (int k = 1; k <= R; k++) {
+                    float X = nb(cx[2 * k - 2], z) + nb(cx[2 * k - 1], z);
+                    acc = s25_c[k] * X + acc;
+                }
+                for (int k = 1; k <= R; k++) {
+                    float Y = nb(cy[2 * k - 2], z) + nb(cy[2 * k - 1], z);
+                    acc = s25_c[k] * Y + acc;
+                }
+                a[z] = acc;
+            }
+            for (int64_t z = 0; z < g->Z; z++) {
+                float v = cf[z] * a[z];
+                v = v - nx[z];
+                nx[z] = 2.0f * u[z] + v;
+            }
+        }
+}
+
+/* Host reference: the same operations, in the same order, on padded
+ * columns; the Ricker recurrence is the PE's, op for op. */
+static int s25_reference(const void *params, int width, int height,
+                         void *const *arrays, wse_error *err)
+{
+    const s25_params *p = params;
+    ref_grid g = { height, width, p->nz, p->nz + 2 * R };
+    size_t cols = (size_t)g.H * (size_t)g.W;
+    float *lv[2] = { calloc(cols * (size_t)g.sz, sizeof(float)),
+                     calloc(cols * (size_t)g.sz, sizeof(float)) };
+    float *coef = malloc(cols * (size_t)g.Z * sizeof(float));
+    float *a = malloc((size_t)g.Z * sizeof(float));
+    if (!lv[0] || !lv[1] || !coef || !a) {
+        free(lv[0]);
+        free(lv[1]);
+        free(coef);
+        free(a);
+        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "stencil25 reference: out of memory");
+    }
+    const float *vel = arrays[0], *p0 = arrays[1];
+    float r = (float)(p->dt * p->dt / (p->h * p->h));
+    for (size_t i = 0; i < cols * (size_t)g.Z; i++) {
+        float v = vel[i] * vel[i];
+        coef[i] = r * v;
+    }
+    for (size_t c = 0; c < cols; c++) {
+        memcpy(lv[0] + c * (size_t)g.sz + R, p0 + c * (size_t)g.Z, (size_t)g.Z * sizeof(float));
+        memcpy(lv[1] + c * (size_t)g.sz + R, p0 + c * (size_t)g.Z, (size_t)g.Z * sizeof(float));
+    }
+    int sx = src_pos(p->src_x, width), sy = src_pos(p->src_y, height), sz = src_pos(p->src_z, p->nz);
+    int has_src = p->amp != 0.0 && sx < width && sy < height && sz < p->nz;
+    s25_ricker k = ricker_init(p);
+    int cur = 0;
+    for (int64_t step = 0; step < p->steps; step++) {
+        float *next = lv[1 - cur];
+        ref_step(&g, lv[cur], next, coef, a);
+        if (has_src) {
+            float tt = k.tau * k.tau;
+            float w = k.m2b * tt + k.one;
+            w = w * k.g;
+            w = k.amp * w;
+            k.g = k.g * k.r;
+            k.r = k.q * k.r;
+            k.tau = k.tau + k.dt;
+            float *c = next + ((int64_t)sy * g.W + sx) * g.sz + R + sz;
+            *c = *c + w;
+        }
+        cur = 1 - cur;
+    }
+    float *out = arrays[2];
+    for (size_t c = 0; c < cols; c++)
+        memcpy(out + c * (size_t)g.Z, lv[cur] + c * (size_t)g.sz + R, (size_t)g.Z * sizeof(float));
+    free(lv[0]);
+    free(lv[1]);
+    free(coef);
+    free(a);
+    return 0;
+}
+
+static double s25_tolerance(const void *params, int width, int height)
+{
+    (void)params; (void)width; (void)height;
+    return 0.0;   /* identical fp32 operations in the same order; see the file comment */
+}
+
+/* 41 flops per point and step: the Laplacian 1 (centre) + 3 axes x 4
+ * pairs x 3 (an addition and a multiply-add), the time update 4.  Not
+ * counted: the source and the first step's setup of coef. */
+static double s25_flops(const void *params, int width, int height)
+{
+    const s25_params *p = params;
+    return 41.0 * (double)width * (double)height * (double)p->nz * (double)p->steps;
+}
+
+const wse_program wse_program_stencil25 = {
+    .name = "stencil25",
+    .summary = "3D 8th-order acoustic wave equation (25-point stencil), radius-4 localised broadcasts on 20 colors",
+    .params_size = sizeof(s25_params),
+    .params = s25_param_spec,
+    .n_params = (int)(sizeof s25_param_spec / sizeof s25_param_spec[0]),
+    .arrays = s25_arrays,
+    .n_arrays = 3,
+    .state_size = sizeof(s25_state),
+    .setup = s25_setup,
+    .task = s25_task,
+    .reference = s25_reference,
+    .tolerance = s25_tolerance,
+    .useful_flops = s25_flops,
+};
