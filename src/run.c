@@ -432,8 +432,16 @@ static int prepare(run_ctx *c, wse_error *err)
                            "mode 'relaxed' needs window_cycles greater than the hop latency (%d), got %lld",
                            c->topo.hop_latency_cycles, (long long)c->job.window_cycles);
     int threads = c->opt->threads;
-    if (!rc && threads <= 0)
+    if (!rc && threads <= 0) {
+        /* Threads synchronise every window; below ~64 Ki PEs each they
+         * cost more than they save, so small regions run on one. */
+        uint64_t per_rank = (uint64_t)c->job.region_width * (uint64_t)c->job.region_height /
+                            (uint64_t)c->size;
+        uint64_t useful = per_rank / 65536 > 0 ? per_rank / 65536 : 1;
         threads = wse_pin_default_threads(c->opt->comm);
+        if ((uint64_t)threads > useful)
+            threads = (int)useful;
+    }
     c->region = (wse_rect){ c->job.region_x, c->job.region_y, c->job.region_width, c->job.region_height };
     if (!rc)
         rc = wse_grid_make(c->region.width, c->region.height, c->size, c->opt->grid_px,

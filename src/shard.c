@@ -23,7 +23,7 @@
 #include "wse/threads.h"
 
 /* What every thread does next, between two barriers. */
-enum { PH_CREATE, PH_ADVANCE, PH_APPLY, PH_CLEAR, PH_STOP };
+enum { PH_CREATE, PH_ADVANCE, PH_APPLY, PH_STOP };
 
 typedef struct worker {
     struct wse_sim *s;
@@ -261,9 +261,12 @@ static int run_phase(wse_sim *s, int k, wse_error *err)
 {
     switch (s->phase) {
     case PH_CREATE: return create_one(s, k, err);
-    case PH_ADVANCE: return advance_one(s, k, err);
+    case PH_ADVANCE:
+        /* every shard applied the last window's events (the barrier that
+         * ended PH_APPLY): this shard's outbox can be reused */
+        wse_engine_outbox_clear(s->eng[k]);
+        return advance_one(s, k, err);
     case PH_APPLY: return apply_one(s, k, err);
-    case PH_CLEAR: wse_engine_outbox_clear(s->eng[k]); return 0;
     default: return 0;
     }
 }
@@ -609,8 +612,6 @@ int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
             rc = exchange_remote(s, err);
         if (!rc)
             rc = par(s, PH_APPLY, err);
-        if (!rc)
-            rc = par(s, PH_CLEAR, err);
         next = rc ? UINT64_MAX : local_next(s);
         rc = agree_next(s, rc, &next, err);
         if (s->progress && s->rank == 0 && wall() - last >= s->progress_s) {
