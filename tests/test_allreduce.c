@@ -26,19 +26,7 @@ typedef struct ar_params { int64_t n, op, chunk; } ar_params;
  * tests/test_shard.c). */
 static void ar_local_grid(wse_grid *g, int w, int h, int gx, int gy)
 {
-    wse_error err;
-    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, gy, g, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(g->gy, gy);
-    free(g->xcut);
-    g->xcut = calloc((size_t)gx + 1, sizeof *g->xcut);
-    g->gx = gx;
-    g->xsub = gx;
-    for (int i = 0; i <= gx; i++)
-        g->xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
-    for (int i = 1; i <= gx; i++)
-        if (g->xcut[i] <= g->xcut[i - 1])
-            g->xcut[i] = g->xcut[i - 1] + 1;
-    g->xcut[gx] = w;
+    harness_local_grid(g, w, h, gx, gy);
 }
 
 typedef struct ar_outcome {

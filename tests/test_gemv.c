@@ -29,19 +29,7 @@ enum { GV_A = 0, GV_X = 1, GV_B = 2, GV_Y = 3 };
  * tests/test_shard.c). */
 static void gv_local_grid(wse_grid *g, int w, int h, int gx, int gy)
 {
-    wse_error err;
-    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, gy, g, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(g->gy, gy);
-    free(g->xcut);
-    g->xcut = calloc((size_t)gx + 1, sizeof *g->xcut);
-    g->gx = gx;
-    g->xsub = gx;
-    for (int i = 0; i <= gx; i++)
-        g->xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
-    for (int i = 1; i <= gx; i++)
-        if (g->xcut[i] <= g->xcut[i - 1])
-            g->xcut[i] = g->xcut[i - 1] + 1;
-    g->xcut[gx] = w;
+    harness_local_grid(g, w, h, gx, gy);
 }
 
 typedef struct gv_outcome {

@@ -90,19 +90,7 @@ static void test_life_zero_steps(void) { life_vs_reference(3, 3, 4, 4, 0, 4, 1);
 /* A gx x gy grid of shards on this rank, cut unevenly (tests/test_shard.c). */
 static void life_grid(wse_grid *g, int w, int h, int gx, int gy)
 {
-    wse_error err;
-    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, gy, g, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(g->gy, gy);
-    free(g->xcut);
-    g->xcut = calloc((size_t)gx + 1, sizeof *g->xcut);
-    g->gx = gx;
-    g->xsub = gx;
-    for (int i = 0; i <= gx; i++)
-        g->xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
-    for (int i = 1; i <= gx; i++)
-        if (g->xcut[i] <= g->xcut[i - 1])
-            g->xcut[i] = g->xcut[i - 1] + 1;
-    g->xcut[gx] = w;
+    harness_local_grid(g, w, h, gx, gy);
 }
 
 typedef struct life_outcome {
