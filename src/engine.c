@@ -503,6 +503,17 @@ static uint32_t find_queue(const wse_engine *e, uint32_t pe, int color, int port
     return WSE_NONE;
 }
 
+unsigned wse__engine_ce_queues(const wse_engine *e, uint32_t pe, int color, uint32_t *first)
+{
+    const wse_pestate *p = &e->pe[pe];
+    unsigned n = 0;
+    *first = WSE_NONE;
+    for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++)
+        if (e->q[i].kind == Q_CE && e->q[i].color == color && n++ == 0)
+            *first = i;
+    return n;
+}
+
 uint32_t wse__engine_ramp_queue(const wse_engine *e, uint32_t pe, int color)
 {
     return find_queue(e, pe, color, WSE_PORT_RAMP);
@@ -1035,9 +1046,16 @@ static int op_step(wse_engine *e, uint32_t pe, wse_op *op, int *ramp_out,
     if (op->kind == OP_FABIN) {
         if (*ramp_in)
             return 0;
-        uint32_t qi = ce_ready_queue(e, pe, op->color, t);
-        if (qi == WSE_NONE)
+        uint32_t qi;
+        if (op->flags & OPF_ONE_QUEUE) {        /* the common case: no scan */
+            wse_queue *q = &e->q[op->queue];
+            q_sync(q, t);
+            if (q_visible(e, q) == 0)
+                return 0;
+            qi = op->queue;
+        } else if ((qi = ce_ready_queue(e, pe, op->color, t)) == WSE_NONE) {
             return 0;
+        }
         uint32_t w = ce_take(e, pe, qi, t);
         uint8_t *dst = sram + op->addr + (int64_t)op->done * op->stride * 4;
         if (op->flags & WSE_FABIN_ADD) {

@@ -208,5 +208,10 @@ int wse__engine_route_add(struct wse_engine *e, uint32_t pe, int color,
                           unsigned rx, unsigned tx);
 uint32_t wse__engine_ramp_queue(const struct wse_engine *e, uint32_t pe,
                                 int color);
+/* How many CE queues PE pe has for color; *first gets the first one. */
+unsigned wse__engine_ce_queues(const struct wse_engine *e, uint32_t pe, int color,
+                               uint32_t *first);
+/* Internal op flag: the op's color has exactly one CE queue, op->queue. */
+#define OPF_ONE_QUEUE 0x80u
 
 #endif

@@ -305,7 +305,16 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
         return;
     }
     uint32_t queue = WSE_NONE;
-    if (kind != OP_FABIN) {
+    if (kind == OP_FABIN) {
+        unsigned nq = wse__engine_ce_queues(e, pe->idx, color, &queue);
+        if (nq == 0) {
+            wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
+                             "%s: no route delivers color %d to the CE (tx RAMP)", what, color);
+            return;
+        }
+        if (nq == 1)
+            flags |= OPF_ONE_QUEUE;
+    } else {
         queue = wse__engine_ramp_queue(e, pe->idx, color);
         if (queue == WSE_NONE) {
             wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
