@@ -1,6 +1,7 @@
 /*
- * src/engine.c - the exact cycle engine: routers, queues, credits, the
- * compute engine's task scheduler and fabric operations, and time.
+ * src/engine.c - the exact cycle engine at run time: routers, queues,
+ * credits, the compute engine's task scheduler and fabric operations, time,
+ * and the events that cross shard edges.  Building a shard is layout.c.
  *
  * Design.
  *  - Only configured (PE, color, input port) queues exist (wse_queue, 32 B
@@ -17,9 +18,9 @@
  *    within a lookahead window of L cycles.
  *  - Idle PEs cost nothing: a PE is visited at cycle t only if something
  *    woke it for t (a wavelet arriving, a credit returning, its CE becoming
- *    free, an operation starting).  Wakes for t+1 go into a two-level bitmap,
- *    later ones into a binary heap; when both are empty for a cycle, time
- *    jumps to the heap's minimum.
+ *    free, an operation starting).  Wakes less than 32 cycles ahead go into
+ *    a ring of two-level bitmaps, later ones into a binary heap; time jumps
+ *    over cycles with no wake.
  *  - Fixed tie-breaking: within a PE, queues in (color, port) order claim
  *    output ports first; fabric operations move in issue order; the lowest
  *    ready task id runs.  Nothing depends on host timing or thread ids.
@@ -28,44 +29,14 @@
  * credits) is revisited every cycle; with L > 1 a PE holding in-flight
  * wavelets is also revisited before they arrive.  Both only cost time.
  */
-#define _DEFAULT_SOURCE 1   /* madvise, MADV_HUGEPAGE */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/mman.h>
 #include "engine_int.h"
 
-#define CHUNK_BYTES (64u << 20)
-/* After each PE's SRAM block: a pattern that a task writing past the end
- * of its allocations destroys, checked after every task. */
-#define GUARD_BYTES 16
-static const uint8_t guard[GUARD_BYTES] = { 0xde, 0xad, 0xbe, 0xef, 0x57, 0x5e, 0x3c, 0x0d,
-                                            0xfe, 0xed, 0xfa, 0xce, 0x5a, 0xfe, 0x67, 0x1d };
-#define HUGE_PAGE (2u << 20)
-
-/* Zeroed memory for the big per-shard arrays: 2 MiB aligned and marked
- * for transparent huge pages, which cuts page faults 512-fold when a full
- * wafer is set up (first touch dominated setup on VMs).  Free with free(). */
-void *wse__alloc_big(uint64_t bytes)
-{
-    if (bytes < HUGE_PAGE)
-        return calloc(1, bytes ? bytes : 1);
-    uint64_t len = (bytes + HUGE_PAGE - 1) & ~(uint64_t)(HUGE_PAGE - 1);
-    void *p = NULL;
-    if (posix_memalign(&p, HUGE_PAGE, len) != 0)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, len, MADV_HUGEPAGE);
-#endif
-    memset(p, 0, len);
-    return p;
-}
-
-/* ------------------------------------------------------------ small helpers */
-
-static inline unsigned popc32(uint32_t v) { return (unsigned)__builtin_popcount(v); }
+static const char *const port_name[6] = { "N", "E", "S", "W", "RAMP", "router" };
 
 /* Events of a history in the last L cycles (bit 0 = this cycle).  L = 1,
  * the common case, needs no popcount. */
@@ -129,59 +100,6 @@ static inline uint32_t q_pop(wse_engine *e, uint32_t qi)
     return w;
 }
 
-static const int dx[4] = { 0, 1, 0, -1 };   /* N E S W */
-static const int dy[4] = { -1, 0, 1, 0 };
-static const char *const port_name[6] = { "N", "E", "S", "W", "RAMP", "router" };
-
-/* Region-relative coordinates of owned PE pe. */
-static inline void pe_coords(const wse_engine *e, uint32_t pe, int *x, int *y)
-{
-    *x = e->shard.x + (int)(pe % (uint32_t)e->shard.width);
-    *y = e->shard.y + (int)(pe / (uint32_t)e->shard.width);
-}
-
-enum { NB_LOCAL = 0, NB_OFF = 1, NB_REMOTE = 2 };
-
-/* Where region-relative (x, y) is: owned here, off the region, or owned
- * by a neighbour shard. */
-static inline int where(const wse_engine *e, int x, int y)
-{
-    if (x < 0 || y < 0 || x >= e->region.width || y >= e->region.height)
-        return NB_OFF;
-    x -= e->shard.x;
-    y -= e->shard.y;
-    if (x < 0 || y < 0 || x >= e->shard.width || y >= e->shard.height)
-        return NB_REMOTE;
-    return NB_LOCAL;
-}
-
-/* Local index of the neighbour of pe through port d, or WSE_NONE if it is
- * not owned here. */
-static uint32_t neighbour(const wse_engine *e, uint32_t pe, int d)
-{
-    int x, y;
-    pe_coords(e, pe, &x, &y);
-    x += dx[d];
-    y += dy[d];
-    if (where(e, x, y) != NB_LOCAL)
-        return WSE_NONE;
-    return (uint32_t)(y - e->shard.y) * (uint32_t)e->shard.width + (uint32_t)(x - e->shard.x);
-}
-
-static int is_remote(const wse_engine *e, uint32_t pe, int d)
-{
-    int x, y;
-    pe_coords(e, pe, &x, &y);
-    return where(e, x + dx[d], y + dy[d]) == NB_REMOTE;
-}
-
-static int pe_xy(const wse_engine *e, uint32_t pe, int *y)
-{
-    int x;
-    pe_coords(e, pe, &x, y);
-    return x;
-}
-
 int wse__engine_fail(wse_engine *e, uint32_t pe, int code, const char *fmt, ...)
 {
     char msg[768];
@@ -201,22 +119,6 @@ int wse__engine_fail(wse_engine *e, uint32_t pe, int code, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------ bitset & heap */
-
-static int bitset_init(wse_bitset *b, uint32_t n)
-{
-    b->nw = (n + 63) / 64;
-    b->nsum = (b->nw + 63) / 64;
-    b->w = calloc(b->nw ? b->nw : 1, sizeof *b->w);
-    b->sum = calloc(b->nsum ? b->nsum : 1, sizeof *b->sum);
-    b->count = 0;
-    return (b->w && b->sum) ? 0 : WSE_ENOMEM;
-}
-
-static void bitset_free(wse_bitset *b)
-{
-    free(b->w);
-    free(b->sum);
-}
 
 static inline void bitset_set(wse_bitset *b, uint32_t i)
 {
@@ -372,346 +274,6 @@ uint8_t *wse__engine_sram(const wse_engine *e, uint32_t pe)
     return e->chunks[e->pe[pe].sram_chunk] + e->pe[pe].sram_off;
 }
 
-/* Give PE pe a contiguous block of up to sram_bytes in the arena. */
-static int arena_place(wse_engine *e, uint32_t pe)
-{
-    uint64_t need = (uint64_t)e->topo.sram_bytes + GUARD_BYTES;
-    if (e->nchunks == 0 || e->chunk_used + need > e->chunk_bytes) {
-        if (e->nchunks == e->chunk_cap) {
-            uint32_t cap = e->chunk_cap ? e->chunk_cap * 2 : 16;
-            uint8_t **c = realloc(e->chunks, cap * sizeof *c);
-            if (!c)
-                return WSE_ENOMEM;
-            e->chunks = c;
-            e->chunk_cap = cap;
-        }
-        uint8_t *m = wse__alloc_big(e->chunk_bytes);
-        if (!m)
-            return WSE_ENOMEM;
-        e->chunks[e->nchunks++] = m;
-        e->chunk_used = 0;
-    }
-    e->pe[pe].sram_chunk = e->nchunks - 1;
-    e->pe[pe].sram_off = (uint32_t)e->chunk_used;
-    e->pe[pe].sram_used = 0;
-    return 0;
-}
-
-void *wse__engine_scratch(wse_engine *e, size_t bytes)
-{
-    if (e->nscratch == e->scratch_cap) {
-        uint32_t cap = e->scratch_cap ? e->scratch_cap * 2 : 8;
-        void **s = realloc(e->scratch, cap * sizeof *s);
-        if (!s)
-            return NULL;
-        e->scratch = s;
-        e->scratch_cap = cap;
-    }
-    void *m = calloc(1, bytes ? bytes : 1);
-    if (m)
-        e->scratch[e->nscratch++] = m;
-    return m;
-}
-
-/* Close PE pe's block: the arena continues after what it used. */
-static void arena_close(wse_engine *e, uint32_t pe)
-{
-    for (uint32_t i = 0; i < e->nscratch; i++)
-        free(e->scratch[i]);
-    e->nscratch = 0;
-    uint64_t used = e->pe[pe].sram_used;
-    if (used > e->topo.sram_bytes)
-        used = e->topo.sram_bytes;
-    used = (used + 15) & ~15ull;
-    memcpy(e->chunks[e->pe[pe].sram_chunk] + e->pe[pe].sram_off + used, guard, GUARD_BYTES);
-    e->chunk_used += used + GUARD_BYTES;
-}
-
-/* Whether PE pe's program wrote past the end of its allocations. */
-static int guard_broken(const wse_engine *e, uint32_t pe)
-{
-    uint64_t used = ((uint64_t)e->pe[pe].sram_used + 15) & ~15ull;
-    return memcmp(wse__engine_sram(e, pe) + used, guard, GUARD_BYTES) != 0;
-}
-
-/* ------------------------------------------------------------ routes */
-
-static int route_push(wse_engine *e, wse_route **v, uint64_t *n, uint64_t *cap)
-{
-    if (*n == *cap) {
-        uint64_t c = *cap ? *cap * 2 : 4096;
-        wse_route *r = realloc(*v, c * sizeof *r);
-        if (!r) {
-            e->failed = 1;
-            return wse_error_set(e->err, WSE_ENOMEM, NULL, 0, 0, "out of memory for routes");
-        }
-        *v = r;
-        *cap = c;
-    }
-    (*n)++;
-    return 0;
-}
-
-int wse__engine_route_add(wse_engine *e, uint32_t pe, int color, unsigned rx,
-                          unsigned tx)
-{
-    int halo = (pe & WSE_HALO_PE) != 0;
-    int rc = halo ? route_push(e, &e->hroutes, &e->nhroutes, &e->hroutes_cap)
-                  : route_push(e, &e->routes, &e->nroutes, &e->routes_cap);
-    if (rc)
-        return rc;
-    wse_route *r = halo ? &e->hroutes[e->nhroutes - 1] : &e->routes[e->nroutes - 1];
-    r->pe = pe;
-    r->color = (uint8_t)color;
-    r->rx = (uint8_t)rx;
-    r->tx = (uint8_t)tx;
-    r->pad = 0;
-    return 0;
-}
-
-/* Setup visits PEs in order, so routes arrive grouped by PE: sorting each
- * PE's few routes by color is all that is left. */
-static void sort_routes(wse_route *r, uint64_t n)
-{
-    for (uint64_t i = 1; i < n; i++) {
-        wse_route v = r[i];
-        uint64_t j = i;
-        while (j > 0 && r[j - 1].pe == v.pe && r[j - 1].color > v.color) {
-            r[j] = r[j - 1];
-            j--;
-        }
-        r[j] = v;
-    }
-}
-
-/* Queues a route creates: one per rx port, plus a CE queue when tx has
- * RAMP among other ports. */
-static uint32_t route_nqueues(const wse_route *r)
-{
-    uint32_t n = popc32(r->rx);
-    if ((r->tx & WSE_RAMP) && r->tx != WSE_RAMP)
-        n++;
-    return n;
-}
-
-static uint32_t find_queue(const wse_engine *e, uint32_t pe, int color, int port)
-{
-    const wse_pestate *p = &e->pe[pe];
-    for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++)
-        if (e->q[i].color == color && e->q[i].port == port)
-            return i;
-    return WSE_NONE;
-}
-
-unsigned wse__engine_ce_queues(const wse_engine *e, uint32_t pe, int color, uint32_t *first)
-{
-    const wse_pestate *p = &e->pe[pe];
-    unsigned n = 0;
-    *first = WSE_NONE;
-    for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++)
-        if (e->q[i].kind == Q_CE && e->q[i].color == color && n++ == 0)
-            *first = i;
-    return n;
-}
-
-uint32_t wse__engine_ramp_queue(const wse_engine *e, uint32_t pe, int color)
-{
-    return find_queue(e, pe, color, WSE_PORT_RAMP);
-}
-
-/* Offset along side s of the halo PE next to owned PE pe. */
-static uint32_t side_offset(const wse_engine *e, uint32_t pe, int s)
-{
-    return (s == WSE_PORT_N || s == WSE_PORT_S) ? pe % (uint32_t)e->shard.width
-                                                : pe / (uint32_t)e->shard.width;
-}
-
-static uint32_t resolve_target(const wse_engine *e, uint32_t pe, int color, int port)
-{
-    if (port == WSE_PORT_RAMP)
-        return find_queue(e, pe, color, WSE_PORT_ROUTER);
-    if (is_remote(e, pe, port)) {
-        uint32_t o = side_offset(e, pe, port);
-        for (uint32_t g = e->ghost_at[port][o]; g < e->ghost_at[port][o + 1]; g++)
-            if (e->q[g].color == color)
-                return g;
-        return WSE_NONE;
-    }
-    uint32_t n = neighbour(e, pe, port);
-    if (n == WSE_NONE)
-        return WSE_NONE;
-    return find_queue(e, n, color, (port + 2) % 4);
-}
-
-static uint32_t side_len(const wse_engine *e, int s)
-{
-    return (uint32_t)((s == WSE_PORT_N || s == WSE_PORT_S) ? e->shard.width : e->shard.height);
-}
-
-/* Owned PE next to the halo PE at offset o of side s. */
-static uint32_t side_pe(const wse_engine *e, int s, uint32_t o)
-{
-    uint32_t w = (uint32_t)e->shard.width, h = (uint32_t)e->shard.height;
-    switch (s) {
-    case WSE_PORT_N: return o;
-    case WSE_PORT_S: return (h - 1) * w + o;
-    case WSE_PORT_E: return o * w + w - 1;
-    default: return o * w;
-    }
-}
-
-/* Ghost queues: for each halo PE, in side then offset order, one per route
- * that accepts wavelets from the port facing this shard.  They hold the
- * producer's view (credits) of a neighbour shard's queue. */
-static int make_ghosts(wse_engine *e, uint32_t *qi)
-{
-    uint64_t i = 0;
-    for (int s = 0; s < 4; s++) {
-        uint32_t len = side_len(e, s);
-        e->ghost_at[s] = calloc(len + 1, sizeof *e->ghost_at[s]);
-        if (!e->ghost_at[s])
-            return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory for ghosts");
-        e->ghost_first[s] = *qi;
-        int facing = (s + 2) % 4;
-        for (uint32_t o = 0; o < len; o++) {
-            e->ghost_at[s][o] = *qi;
-            for (; i < e->nhroutes && e->hroutes[i].pe == (WSE_HALO_PE | ((uint32_t)s << 24) | o); i++) {
-                const wse_route *r = &e->hroutes[i];
-                if (!(r->rx & (1u << facing)))
-                    continue;
-                wse_queue *q = &e->q[*qi];
-                memset(q, 0, sizeof *q);
-                q->color = r->color;
-                q->port = (uint8_t)facing;
-                q->kind = Q_GHOST;
-                q->tx = WSE_NONE;
-                e->ghost_pe[*qi - e->nq_own] = side_pe(e, s, o);
-                (*qi)++;
-            }
-        }
-        e->ghost_at[s][len] = *qi;
-        e->ghost_n[s] = *qi - e->ghost_first[s];
-    }
-    return 0;
-}
-
-/* Owned queues fed from a neighbour shard, per side, in queue order. */
-static int make_bq(wse_engine *e)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        uint32_t n[4] = { 0, 0, 0, 0 };
-        for (uint32_t pe = 0; pe < e->npe; pe++)
-            for (uint32_t k = e->pe[pe].q_first; k < e->pe[pe].q_first + e->pe[pe].nq; k++) {
-                int port = e->q[k].port;
-                if (port >= 4 || !is_remote(e, pe, port))
-                    continue;
-                if (pass == 1) {
-                    e->q[k].up_remote = 1;
-                    e->bq[port][n[port]].q = k;
-                    e->bq[port][n[port]].pe = pe;
-                }
-                n[port]++;
-            }
-        for (int s = 0; s < 4 && pass == 0; s++) {
-            e->bq_n[s] = n[s];
-            e->bq[s] = calloc(n[s] ? n[s] : 1, sizeof *e->bq[s]);
-            if (!e->bq[s])
-                return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory for edge queues");
-        }
-    }
-    return 0;
-}
-
-static void make_queues(wse_engine *e, const wse_route *r, uint32_t *qi)
-{
-    int ce_only = r->tx == WSE_RAMP;
-    for (int port = 0; port < WSE_NPORTS; port++) {
-        if (!(r->rx & (1u << port)))
-            continue;
-        wse_queue *q = &e->q[(*qi)++];
-        memset(q, 0, sizeof *q);
-        q->color = r->color;
-        q->port = (uint8_t)port;
-        q->kind = ce_only ? Q_CE : Q_ROUTER;
-        q->txports = ce_only ? 0 : r->tx;
-        q->tx = WSE_NONE;
-    }
-    if (!ce_only && (r->tx & WSE_RAMP)) {
-        wse_queue *q = &e->q[(*qi)++];
-        memset(q, 0, sizeof *q);
-        q->color = r->color;
-        q->port = WSE_PORT_ROUTER;
-        q->kind = Q_CE;
-        q->tx = WSE_NONE;
-    }
-}
-
-static int resolve_routes(wse_engine *e)
-{
-    sort_routes(e->routes, e->nroutes);
-    sort_routes(e->hroutes, e->nhroutes);
-    uint64_t nq = 0, nm = 0, ng = 0;
-    for (uint64_t i = 0; i < e->nhroutes; i++) {
-        int s = (int)((e->hroutes[i].pe >> 24) & 3);
-        if (e->hroutes[i].rx & (1u << ((s + 2) % 4)))
-            ng++;
-    }
-    for (uint64_t i = 0; i < e->nroutes; i++) {
-        const wse_route *r = &e->routes[i];
-        if (i > 0 && r->pe == e->routes[i - 1].pe && r->color == e->routes[i - 1].color)
-            return wse__engine_fail(e, r->pe, WSE_EPROGRAM,
-                                    "color %d is routed twice", r->color);
-        nq += route_nqueues(r);
-        if (popc32(r->tx) > 1 && r->tx != WSE_RAMP)
-            nm += popc32(r->tx);
-    }
-    if (nq + ng >= WSE_NONE || nm >= WSE_NONE)
-        return wse__engine_fail(e, 0, WSE_ENOMEM, "too many queues in one shard");
-    e->nq_own = (uint32_t)nq;
-    e->nq = (uint32_t)(nq + ng);
-    nq += ng;
-    e->q = wse__alloc_big((nq ? nq : 1) * sizeof *e->q);
-    e->slots = wse__alloc_big((nq ? nq * (uint64_t)e->depth : 1) * sizeof *e->slots);
-    e->mcast = wse__alloc_big((nm ? nm : 1) * sizeof *e->mcast);
-    e->ghost_pe = calloc(ng ? ng : 1, sizeof *e->ghost_pe);
-    if (!e->q || !e->slots || !e->mcast || !e->ghost_pe)
-        return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory for %llu queues",
-                                (unsigned long long)nq);
-    uint32_t qi = 0;
-    uint64_t i = 0;
-    for (uint32_t pe = 0; pe < e->npe; pe++) {
-        e->pe[pe].q_first = qi;
-        for (; i < e->nroutes && e->routes[i].pe == pe; i++)
-            make_queues(e, &e->routes[i], &qi);
-        e->pe[pe].nq = (uint16_t)(qi - e->pe[pe].q_first);
-    }
-    if (make_ghosts(e, &qi) || make_bq(e))
-        return e->err->code;
-    for (uint32_t pe = 0; pe < e->npe; pe++)
-        for (uint32_t k = e->pe[pe].q_first; k < e->pe[pe].q_first + e->pe[pe].nq; k++) {
-            wse_queue *q = &e->q[k];
-            if (q->kind != Q_ROUTER)
-                continue;
-            if (popc32(q->txports) == 1) {
-                q->tx = resolve_target(e, pe, q->color, __builtin_ctz(q->txports));
-                continue;
-            }
-            q->tx = e->nmcast;
-            for (int port = 0; port < WSE_NPORTS; port++)
-                if (q->txports & (1u << port))
-                    e->mcast[e->nmcast++] = resolve_target(e, pe, q->color, port);
-        }
-    free(e->routes);
-    e->routes = NULL;
-    e->nroutes = e->routes_cap = 0;
-    free(e->hroutes);
-    e->hroutes = NULL;
-    e->nhroutes = e->hroutes_cap = 0;
-    return 0;
-}
-
-/* ------------------------------------------------------------ ops pool */
-
 static uint32_t opblock_new(wse_engine *e)
 {
     if (e->nopb == e->opb_cap) {
@@ -764,162 +326,6 @@ static void op_remove(wse_engine *e, wse_pestate *p, unsigned i)
 }
 
 /* ------------------------------------------------------------ create */
-
-static int setup_pe(wse_engine *e, uint32_t idx)
-{
-    if (arena_place(e, idx) != 0)
-        return wse__engine_fail(e, idx, WSE_ENOMEM, "out of memory for SRAM");
-    struct wse_pe h = { .e = e, .idx = idx, .now = 0, .charged = 0, .in_setup = 1 };
-    pe_coords(e, idx, &h.x, &h.y);
-    void *state = pe_alloc(&h, e->prog->state_size);
-    int rc = e->failed ? WSE_EPROGRAM : e->prog->setup(&h, state);
-    if (rc != 0 && !e->failed)
-        wse__engine_fail(e, idx, rc, "setup of program '%s' failed: %s",
-                         e->prog->name, wse_strerror(rc));
-    uint64_t total = (uint64_t)e->pe[idx].sram_used + e->topo.reserved_bytes;
-    if (!e->failed && total > e->topo.sram_bytes) {
-        int y, x = pe_xy(e, idx, &y);
-        wse_error_set(e->err, WSE_ESRAM, NULL, 0, 0,
-                      "PE (%d,%d): program '%s' needs %llu bytes of SRAM (%llu allocated + %u reserved) but a PE has %u",
-                      x, y, e->prog->name, (unsigned long long)total,
-                      (unsigned long long)e->pe[idx].sram_used, e->topo.reserved_bytes,
-                      e->topo.sram_bytes);
-        e->failed = 1;
-    }
-    arena_close(e, idx);
-    return e->failed ? e->err->code : 0;
-}
-
-/* Run setup on the neighbour shards' PEs along each side, keeping only
- * their routes: that is how this shard learns which of their queues its
- * edge PEs feed. */
-static int setup_halo(wse_engine *e)
-{
-    e->hsram = calloc(1, e->topo.sram_bytes);
-    if (!e->hsram)
-        return wse__engine_fail(e, 0, WSE_ENOMEM, "out of memory");
-    for (int s = 0; s < 4; s++) {
-        uint32_t len = side_len(e, s);
-        for (uint32_t o = 0; o < len && !e->failed; o++) {
-            int x, y;
-            pe_coords(e, side_pe(e, s, o), &x, &y);
-            x += dx[s];
-            y += dy[s];
-            if (where(e, x, y) != NB_REMOTE)
-                continue;
-            struct wse_pe h = { .e = e, .idx = WSE_HALO_PE | ((uint32_t)s << 24) | o,
-                                .x = x, .y = y, .halo = 1, .in_setup = 1 };
-            memset(e->hsram, 0, e->topo.sram_bytes);
-            void *state = pe_alloc(&h, e->prog->state_size);
-            if (state)
-                e->prog->setup(&h, state);
-        }
-    }
-    free(e->hsram);
-    e->hsram = NULL;
-    return e->failed ? e->err->code : 0;
-}
-
-int wse_engine_create(const wse_topology *topo, const wse_program *prog,
-                      const void *params, wse_rect r, const wse_rect *shard,
-                      wse_engine **out, wse_error *err)
-{
-    *out = NULL;
-    wse_rect sh = shard ? *shard : (wse_rect){ 0, 0, r.width, r.height };
-    if (r.width <= 0 || r.height <= 0 || sh.width <= 0 || sh.height <= 0 || sh.x < 0 ||
-        sh.y < 0 || sh.x + sh.width > r.width || sh.y + sh.height > r.height ||
-        (uint64_t)sh.width * (uint64_t)sh.height >= (1u << 30))
-        return wse_error_set(err, WSE_EINVAL, NULL, 0, 0, "bad region %dx%d or shard %dx%d at (%d,%d)",
-                             r.width, r.height, sh.width, sh.height, sh.x, sh.y);
-    wse_engine *e = calloc(1, sizeof *e);
-    if (!e)
-        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory");
-    wse_error local;
-    wse_error_clear(&local);
-    e->err = err ? err : &local;
-    e->topo = *topo;
-    e->prog = prog;
-    e->region = r;
-    e->shard = sh;
-    e->npe = (uint32_t)sh.width * (uint32_t)sh.height;
-    e->depth = topo->queue_depth;
-    e->latency = topo->hop_latency_cycles;
-    e->step[WSE_PORT_N] = -sh.width;
-    e->step[WSE_PORT_E] = 1;
-    e->step[WSE_PORT_S] = sh.width;
-    e->step[WSE_PORT_W] = -1;
-    /* chunks of up to 64 MiB, no bigger than the shard needs: a one-PE
-     * shard must not touch 64 MiB */
-    uint64_t block = (uint64_t)topo->sram_bytes + GUARD_BYTES;
-    uint64_t need = (uint64_t)e->npe * block;
-    e->chunk_bytes = need < CHUNK_BYTES ? need : CHUNK_BYTES;
-    if (e->chunk_bytes < block)
-        e->chunk_bytes = block;
-    e->next_sweep = 1ull << 30;
-    e->unfinished = e->npe;
-    e->params = calloc(1, prog->params_size ? prog->params_size : 1);
-    e->pe = wse__alloc_big((uint64_t)e->npe * sizeof *e->pe);
-    e->cnt = wse__alloc_big((uint64_t)e->npe * sizeof *e->cnt);
-    int rc = WSE_ENOMEM;
-    int ring_fail = 0;
-    for (int k = 0; k < WSE_RING; k++)
-        ring_fail |= bitset_init(&e->ring[k], e->npe);
-    if (!e->params || !e->pe || !e->cnt || ring_fail) {
-        wse_error_set(e->err, WSE_ENOMEM, NULL, 0, 0, "out of memory for %u PEs", e->npe);
-        goto fail;
-    }
-    if (prog->params_size)
-        memcpy(e->params, params, prog->params_size);
-    for (uint32_t i = 0; i < e->npe; i++)
-        e->pe[i].op_block = WSE_NONE;
-    for (uint32_t i = 0; i < e->npe; i++)
-        if ((rc = setup_pe(e, i)) != 0)
-            goto fail;
-    if ((rc = setup_halo(e)) != 0 || (rc = resolve_routes(e)) != 0)
-        goto fail;
-    e->err = NULL;
-    *out = e;
-    return 0;
-fail:
-    rc = e->err->code ? e->err->code : rc;
-    e->err = NULL;
-    wse_engine_destroy(e);
-    return rc;
-}
-
-void wse_engine_destroy(wse_engine *e)
-{
-    if (!e)
-        return;
-    for (uint32_t i = 0; i < e->nchunks; i++)
-        free(e->chunks[i]);
-    free(e->chunks);
-    free(e->hroutes);
-    free(e->hsram);
-    free(e->ghost_pe);
-    for (int s = 0; s < 4; s++) {
-        free(e->ghost_at[s]);
-        free(e->bq[s]);
-        free(e->out[s].ev);
-    }
-    for (uint32_t i = 0; i < e->nscratch; i++)
-        free(e->scratch[i]);
-    free(e->scratch);
-    free(e->routes);
-    free(e->q);
-    free(e->slots);
-    free(e->mcast);
-    free(e->opb);
-    free(e->heap);
-    for (int k = 0; k < WSE_RING; k++)
-        bitset_free(&e->ring[k]);
-    free(e->pe);
-    free(e->cnt);
-    free(e->params);
-    free(e);
-}
-
-/* ------------------------------------------------------------ the router */
 
 static int routing_error(wse_engine *e, uint32_t pe, const wse_queue *q, int port)
 {
@@ -1128,7 +534,7 @@ static void run_task(wse_engine *e, uint32_t pe, int id, uint32_t payload, uint6
                         .charged = (uint64_t)e->topo.task_switch_cycles, .in_setup = 0 };
     pe_coords(e, pe, &h.x, &h.y);
     e->prog->task(&h, wse__engine_sram(e, pe), id, payload);
-    if (guard_broken(e, pe))
+    if (wse__engine_guard_broken(e, pe))
         wse__engine_fail(e, pe, WSE_EPROGRAM,
                          "task %d of program '%s' wrote past the end of the PE's %u bytes of allocations",
                          id, e->prog->name, e->pe[pe].sram_used);

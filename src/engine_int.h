@@ -191,8 +191,71 @@ struct wse_engine {
     void *progress_arg;
 };
 
+/* ------------------------------------------------------------ geometry,
+ * shared by engine.c (run time) and layout.c (setup) */
+
+static inline unsigned popc32(uint32_t v) { return (unsigned)__builtin_popcount(v); }
+
+static const int dx[4] = { 0, 1, 0, -1 };   /* N E S W */
+static const int dy[4] = { -1, 0, 1, 0 };
+
+/* Region-relative coordinates of owned PE pe. */
+static inline void pe_coords(const wse_engine *e, uint32_t pe, int *x, int *y)
+{
+    *x = e->shard.x + (int)(pe % (uint32_t)e->shard.width);
+    *y = e->shard.y + (int)(pe / (uint32_t)e->shard.width);
+}
+
+enum { NB_LOCAL = 0, NB_OFF = 1, NB_REMOTE = 2 };
+
+/* Where region-relative (x, y) is: owned here, off the region, or owned
+ * by a neighbour shard. */
+static inline int where(const wse_engine *e, int x, int y)
+{
+    if (x < 0 || y < 0 || x >= e->region.width || y >= e->region.height)
+        return NB_OFF;
+    x -= e->shard.x;
+    y -= e->shard.y;
+    if (x < 0 || y < 0 || x >= e->shard.width || y >= e->shard.height)
+        return NB_REMOTE;
+    return NB_LOCAL;
+}
+
+/* Local index of the neighbour of pe through port d, or WSE_NONE if it is
+ * not owned here. */
+static inline uint32_t neighbour(const wse_engine *e, uint32_t pe, int d)
+{
+    int x, y;
+    pe_coords(e, pe, &x, &y);
+    x += dx[d];
+    y += dy[d];
+    if (where(e, x, y) != NB_LOCAL)
+        return WSE_NONE;
+    return (uint32_t)(y - e->shard.y) * (uint32_t)e->shard.width + (uint32_t)(x - e->shard.x);
+}
+
+static inline int is_remote(const wse_engine *e, uint32_t pe, int d)
+{
+    int x, y;
+    pe_coords(e, pe, &x, &y);
+    return where(e, x + dx[d], y + dy[d]) == NB_REMOTE;
+}
+
+static inline int pe_xy(const wse_engine *e, uint32_t pe, int *y)
+{
+    int x;
+    pe_coords(e, pe, &x, y);
+    return x;
+}
+
+/* ------------------------------------------------------------ layout.c */
+
 /* Zeroed, huge-page backed when large; release with free(). */
 void *wse__alloc_big(uint64_t bytes);
+
+/* Whether PE pe's program wrote past the end of its allocations (the
+ * guard bytes layout.c puts after each PE's SRAM block). */
+int wse__engine_guard_broken(const struct wse_engine *e, uint32_t pe);
 
 /* Used by pe.c. */
 void wse__engine_wake(struct wse_engine *e, uint32_t pe, uint64_t cycle);
