@@ -81,6 +81,8 @@ static void probe_task(wse_pe *pe, void *state, int task, uint32_t payload)
             pe_fabout(pe, s->send_color, s->out_words, s->send_n, 1, PROBE_T_DONE, s->flags);
         if (s->second_task)
             pe_activate(pe, PROBE_T_SECOND);
+        if (s->fabin_color)
+            pe_fabin(pe, s->fabin_color - 1, s->in_words, 4, 1, WSE_NO_TASK, WSE_ASYNC);
     } else {
         probe_log(pe, s, (uint32_t)task);
     }

@@ -26,6 +26,7 @@ typedef struct probe_state {
     uint32_t data_colors;                /* colors bound as data tasks */
     int32_t task_x, task_y;              /* pe_x/pe_y seen inside the last task */
     int32_t scribble;                    /* a task writes just past the state */
+    int32_t fabin_color;                 /* + 1: the start task receives 4 words on it */
     float vec[256];
 } probe_state;
 

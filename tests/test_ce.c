@@ -218,6 +218,27 @@ static void test_vmax2_and_topology(void)
     wse_engine_destroy(e);
 }
 
+/* A fabin on a color no route delivers to the CE fails at once. */
+static void orphan_fabin_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
+{
+    (void)p;
+    pe_route(pe, 5, WSE_W, WSE_E);          /* color 5 passes by, never to the CE */
+    pe_bind_local_task(pe, PROBE_T_START);
+    pe_activate(pe, PROBE_T_START);
+    s->fabin_color = 5 + 1;
+    s->expect = 1;
+}
+
+static void test_fabin_without_route(void)
+{
+    wse_error err;
+    int rc;
+    wse_engine *e = run1(1, 1, orphan_fabin_scenario, 0, 0, &rc, &err);
+    CU_ASSERT_EQUAL(rc, WSE_EPROGRAM);
+    CU_ASSERT_STRING_EQUAL(err.msg, "PE (0,0) at cycle 0: pe_fabin: no route delivers color 5 to the CE (tx RAMP)");
+    wse_engine_destroy(e);
+}
+
 int test_ce_suite(void)
 {
     CU_pSuite s = CU_add_suite("ce", NULL, NULL);
@@ -228,6 +249,7 @@ int test_ce_suite(void)
         !CU_add_test(s, "SRAM budget", test_sram_budget) ||
         !CU_add_test(s, "a task writing past its allocations", test_write_past_allocations) ||
         !CU_add_test(s, "elementwise max, topology from a program", test_vmax2_and_topology) ||
+        !CU_add_test(s, "fabin on a color that never reaches the CE", test_fabin_without_route) ||
         !CU_add_test(s, "bad color is a program error", test_bad_color_is_program_error))
         return CU_get_error();
     return 0;
