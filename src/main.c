@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dlfcn.h>
 #include <unistd.h>
 #include <mpi.h>
 #include "wse/programs.h"
@@ -29,6 +30,7 @@ static const char usage[] =
     "  --set KEY.PATH=VALUE   override a job key, e.g. --set params.steps=50 (repeatable)\n"
     "  --out DIR              write DIR/report.json and each output array as DIR/NAME.npy\n"
     "  --grid PxQ             cut the region into P x Q rank shards (default: shortest cuts)\n"
+    "  --program-lib FILE.so  load programs built outside wsemu (repeatable; see README)\n"
     "  --threads N            worker threads (shard rows) per rank (default: the cores hwloc gives\n"
     "                         the rank, at most one per 64 Ki PEs of its shard)\n"
     "  --json                 print the report as JSON on stdout instead of the summary\n"
@@ -37,10 +39,17 @@ static const char usage[] =
     "Exit status: 0 success, 1 the run failed, 2 bad input.\n"
     "Named topologies are looked up in $WSEMU_TOPOLOGY_DIR, else the built-in directory.\n";
 
+#define MAX_LIBS 8
+#define MAX_USER_PROGRAMS 64
+
 typedef struct cli {
     const char *cmd;
     wse_run_options opt;
     const char *sets[WSE_MAX_SETS];
+    const char *libs[MAX_LIBS];
+    int n_libs;
+    void *handles[MAX_LIBS];
+    const wse_program *programs[MAX_USER_PROGRAMS];
     int json, quiet;
 } cli;
 
@@ -88,6 +97,12 @@ static int parse(int argc, char **argv, cli *c, int rank)
             if (!ok)
                 return usage_error(rank, !strcmp(a, "--grid") ? "--grid wants PxQ with P, Q >= 1, not '%s'"
                                                                : "--threads wants a number 1..1024, not '%s'", v);
+        } else if (!strcmp(a, "--program-lib")) {
+            if (!has_val)
+                return usage_error(rank, "option %s needs a value", a);
+            if (c->n_libs == MAX_LIBS)
+                return usage_error(rank, "%s", "too many --program-lib options");
+            c->libs[c->n_libs++] = argv[++i];
         } else if (!strcmp(a, "--topology") || !strcmp(a, "--set") || !strcmp(a, "--out")) {
             if (!has_val)
                 return usage_error(rank, "option %s needs a value", a);
@@ -117,18 +132,54 @@ static int parse(int argc, char **argv, cli *c, int rank)
     return -1;
 }
 
-static void list_programs(void)
+static void print_program(const wse_program *p)
 {
-    for (int i = 0; wse_program_at(i); i++) {
-        const wse_program *p = wse_program_at(i);
-        printf("%s: %s\n", p->name, p->summary);
-        for (int k = 0; k < p->n_params; k++)
-            printf("  params.%-10s %s (default %g, range %g..%g)\n", p->params[k].name,
-                   p->params[k].help, p->params[k].def, p->params[k].min, p->params[k].max);
-        for (int k = 0; k < p->n_arrays; k++)
-            printf("  %-6s %-8s %s\n", p->arrays[k].is_input ? "input" : "output",
-                   p->arrays[k].name, p->arrays[k].doc);
+    printf("%s: %s\n", p->name, p->summary ? p->summary : "");
+    for (int k = 0; k < p->n_params; k++)
+        printf("  params.%-10s %s (default %g, range %g..%g)\n", p->params[k].name,
+               p->params[k].help ? p->params[k].help : "", p->params[k].def, p->params[k].min,
+               p->params[k].max);
+    for (int k = 0; k < p->n_arrays; k++)
+        printf("  %-6s %-8s %s\n", p->arrays[k].is_input ? "input" : "output",
+               p->arrays[k].name, p->arrays[k].doc ? p->arrays[k].doc : "");
+}
+
+/* User programs first: they take precedence over built-ins of the same name. */
+static void list_programs(const cli *c)
+{
+    for (int i = 0; i < c->opt.n_programs; i++)
+        print_program(c->programs[i]);
+    for (int i = 0; wse_program_at(i); i++)
+        print_program(wse_program_at(i));
+}
+
+/* Load every --program-lib.  Returns -1 to go on, else an exit status. */
+static int load_libs(cli *c, int rank)
+{
+    for (int l = 0; l < c->n_libs; l++) {
+        const char *path = c->libs[l];
+        /* a bare name would search the system paths: make it a path */
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%s%s", strchr(path, '/') ? "" : "./", path);
+        void *h = dlopen(buf, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            if (rank == 0)
+                fprintf(stderr, "%s: error: cannot load program library: %s\n", path, dlerror());
+            return 2;
+        }
+        c->handles[l] = h;
+        wse_user_program_fn fn;
+        *(void **)&fn = dlsym(h, WSE_USER_PROGRAM_SYMBOL);
+        if (!fn) {
+            if (rank == 0)
+                fprintf(stderr, "%s: error: no function %s() in the library\n", path, WSE_USER_PROGRAM_SYMBOL);
+            return 2;
+        }
+        for (int i = 0; fn(i) && c->opt.n_programs < MAX_USER_PROGRAMS; i++)
+            c->programs[c->opt.n_programs++] = fn(i);
     }
+    c->opt.programs = c->programs;
+    return -1;
 }
 
 static int exit_status(int rc)
@@ -155,9 +206,11 @@ int main(int argc, char **argv)
     int status = parse(argc, argv, &c, rank);
     if (status >= 0)
         goto out;
+    if ((status = load_libs(&c, rank)) >= 0)
+        goto out;
     if (!strcmp(c.cmd, "programs")) {
         if (rank == 0)
-            list_programs();
+            list_programs(&c);
         status = 0;
         goto out;
     }
@@ -191,6 +244,9 @@ int main(int argc, char **argv)
     }
 out:
     fflush(stdout);
+    for (int l = 0; l < c.n_libs; l++)
+        if (c.handles[l])
+            dlclose(c.handles[l]);
     MPI_Finalize();
     return status;
 }

@@ -78,7 +78,11 @@ static int load_config(run_ctx *c, wse_error *err)
         rc = wse_job_check_region(&c->job, &c->topo, err);
     if (rc)
         return as_input_error(rc, err);
-    c->prog = wse_program_find(c->job.program);
+    for (int i = 0; i < c->opt->n_programs && !c->prog; i++)
+        if (strcmp(c->opt->programs[i]->name, c->job.program) == 0)
+            c->prog = c->opt->programs[i];
+    if (!c->prog)
+        c->prog = wse_program_find(c->job.program);
     if (!c->prog) {
         char names[256] = "";
         for (int i = 0; wse_program_at(i); i++) {

@@ -5,6 +5,7 @@
 set -u
 WSEMU=$1
 SRC=$2
+USERLIB=${3:-}
 PY=/usr/bin/python3
 cd "$SRC" || exit 1
 TMP=$(mktemp -d)
@@ -117,6 +118,21 @@ EOF
     [ -s "$TMP/out" ] && fail "--quiet printed something"
     "$PY" -c "import numpy as np; np.save('$TMP/u0.npy', np.zeros((3,3), np.float32))"
     expect 2 "$WSEMU" check "$TMP/job.yaml" && grep -q 'shape' "$TMP/err" || fail "wrong input shape message: $(cat "$TMP/err")"
+fi
+
+# --- a program built outside wsemu, loaded at run time
+if [ -n "$USERLIB" ]; then
+    printf 'topology: 8x8\nprogram: user_double\nparams: {factor: 3.0}\ninputs:\n  v0: {generate: random, seed: 3, lo: -1, hi: 1}\noutputs: [v]\nverify: true\n' >"$TMP/user.yaml"
+    expect 0 "$WSEMU" run "$TMP/user.yaml" --program-lib "$USERLIB" --out "$TMP/o3" &&
+        grep -q 'verify           PASSED' "$TMP/out" || fail "user program run: $(cat "$TMP/out" "$TMP/err")"
+    expect 0 "$WSEMU" programs --program-lib "$USERLIB" && grep -q '^user_double:' "$TMP/out" || fail "user program listing"
+    expect 2 "$WSEMU" run "$TMP/user.yaml" && grep -q "unknown program 'user_double'" "$TMP/err" || fail "user program without its library"
+    expect 2 "$WSEMU" run "$TMP/user.yaml" --program-lib "$TMP/nothing.so" &&
+        grep -q "cannot load program library" "$TMP/err" || fail "missing library message: $(cat "$TMP/err")"
+    if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then
+        "$PY" -c "import numpy as np; v=np.load('$TMP/o3/v.npy'); assert v.shape == (8, 8) and v.dtype == np.float32 and v.std() > 0" ||
+            fail "user program output"
+    fi
 fi
 
 echo "$passes passed, $fails failed"

@@ -19,6 +19,8 @@ typedef struct wse_run_options {
     const char *topology;       /* --topology override, or NULL */
     const char *out_dir;        /* write report.json and outputs, or NULL */
     int check_only;             /* validate everything, do not run */
+    const wse_program *const *programs; /* extra (user) programs, searched */
+    int n_programs;                     /*   before the built-in ones */
     FILE *progress;             /* progress lines on long runs, or NULL */
     double progress_seconds;    /* interval, default 10 */
     MPI_Comm comm;              /* the ranks of this run */

@@ -1,0 +1,103 @@
+/*
+ * tests/user_program.c - a PE program built outside wsemu, loaded with
+ * `wsemu --program-lib`: every PE doubles its one fp32 value and adds its
+ * x coordinate.  Written against wse/pe.h only.
+ */
+#include <stddef.h>
+#include "wse/pe.h"
+#include "wse/programs.h"
+
+typedef struct dbl_params { double factor; } dbl_params;
+typedef struct dbl_state { float v; } dbl_state;
+
+static const wse_param_spec dbl_param_spec[] = {
+    { "factor", WSE_PARAM_FLOAT, 2.0, -100.0, 100.0, offsetof(dbl_params, factor), "multiplier" },
+};
+
+static int dbl_setup(wse_pe *pe, void *state)
+{
+    (void)state;
+    pe_bind_local_task(pe, 30);
+    pe_activate(pe, 30);
+    return 0;
+}
+
+static void dbl_task(wse_pe *pe, void *state, int task, uint32_t payload)
+{
+    (void)task; (void)payload;
+    dbl_state *s = state;
+    const dbl_params *p = pe_params(pe);
+    float one = (float)pe_x(pe);
+    pe_vaxpy_f32(pe, &s->v, (float)p->factor, &s->v, &one, 1);
+    pe_finish(pe);
+}
+
+static int dbl_shape(const void *params, int width, int height, int64_t shape[3])
+{
+    (void)params;
+    shape[0] = height;
+    shape[1] = width;
+    return 2;
+}
+
+static void dbl_block(const wse_pe *pe, const void *state, wse_array_block *b)
+{
+    b->ptr = &((dbl_state *)state)->v;
+    b->origin[0] = pe_y(pe);
+    b->origin[1] = pe_x(pe);
+    b->extent[0] = b->extent[1] = b->extent[2] = 1;
+    b->stride[0] = b->stride[1] = b->stride[2] = 1;
+}
+
+static const wse_array_spec dbl_arrays[] = {
+    { "v0", WSE_F32, 1, 0, "input, float32 [height, width]", dbl_shape, dbl_block },
+    { "v", WSE_F32, 0, 1, "factor * v0 + x, float32 [height, width]", dbl_shape, dbl_block },
+};
+
+static int dbl_reference(const void *params, int width, int height, void *const *arrays,
+                         wse_error *err)
+{
+    (void)err;
+    const dbl_params *p = params;
+    const float *in = arrays[0];
+    float *out = arrays[1];
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+            out[y * width + x] = (float)p->factor * in[y * width + x] + (float)x;
+    return 0;
+}
+
+static double dbl_tolerance(const void *params, int width, int height)
+{
+    (void)params; (void)width; (void)height;
+    return 0.0;
+}
+
+static double dbl_flops(const void *params, int width, int height)
+{
+    (void)params;
+    return 2.0 * width * height;
+}
+
+static const wse_program dbl_program = {
+    .name = "user_double",
+    .summary = "an out-of-tree test program: v = factor * v0 + x",
+    .params_size = sizeof(dbl_params),
+    .params = dbl_param_spec,
+    .n_params = 1,
+    .arrays = dbl_arrays,
+    .n_arrays = 2,
+    .state_size = sizeof(dbl_state),
+    .setup = dbl_setup,
+    .task = dbl_task,
+    .reference = dbl_reference,
+    .tolerance = dbl_tolerance,
+    .useful_flops = dbl_flops,
+};
+
+const wse_program *wse_user_program(int i);
+
+const wse_program *wse_user_program(int i)
+{
+    return i == 0 ? &dbl_program : NULL;
+}
