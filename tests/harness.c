@@ -88,6 +88,23 @@ harness_outcome harness_run(const wse_program *prog, const void *params, const w
     return o;
 }
 
+void harness_load_job(const char *name, const wse_program *prog, wse_job *job,
+                      wse_topology *topo, void *params)
+{
+    char path[WSE_PATH_MAX], tpath[WSE_PATH_MAX];
+    snprintf(path, sizeof path, "%s/jobs/%s", WSE_SOURCE_DIR, name);
+    wse_error err;
+    wse_error_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(wse_job_load(path, NULL, 0, job, &err), 0);
+    CU_ASSERT_STRING_EQUAL(job->program, prog->name);
+    CU_ASSERT_EQUAL(job->verify, 1);
+    CU_ASSERT_EQUAL_FATAL(wse_topology_resolve(job->topology, job->dir, WSE_SOURCE_DIR "/topologies",
+                                               tpath, sizeof tpath, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_topology_load(tpath, topo, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_job_check_region(job, topo, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_params_bind(job, prog->params, prog->n_params, params, &err), 0);
+}
+
 int harness_quick(void)
 {
 #ifdef WSE_TEST_QUICK

@@ -6,6 +6,7 @@
 #define WSE_TEST_HARNESS_H
 
 #include <stdint.h>
+#include "wse/config.h"
 #include "wse/engine.h"
 #include "wse/shard.h"
 
@@ -27,6 +28,15 @@ void harness_local_grid(wse_grid *g, int w, int h, int gx, int gy);
  */
 harness_outcome harness_run(const wse_program *prog, const void *params, const wse_topology *t,
                             int w, int h, int gx, int gy, uint64_t window, int random_inputs);
+
+/*
+ * Load jobs/NAME (under WSE_SOURCE_DIR) the way wse_run does: the job,
+ * its topology, the region and prog's params (into params).  Asserts (and
+ * ends the test on failure) that each step succeeds, that the job names
+ * prog and that it asks for verify.
+ */
+void harness_load_job(const char *name, const wse_program *prog, wse_job *job,
+                      wse_topology *topo, void *params);
 
 /* 1 in the sanitizer build, where tests skip full-wafer loads (ASan
  * makes a 745,500-PE setup take minutes); they run in the normal build. */

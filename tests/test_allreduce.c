@@ -228,16 +228,8 @@ static void test_ar_job_laptop(void)
     wse_topology t;
     wse_error err;
     wse_error_clear(&err);
-    CU_ASSERT_EQUAL_FATAL(wse_job_load(WSE_SOURCE_DIR "/jobs/allreduce.yaml", NULL, 0, &job, &err), 0);
-    CU_ASSERT_STRING_EQUAL(job.program, "allreduce");
-    CU_ASSERT_EQUAL(job.verify, 1);
-    char path[WSE_PATH_MAX];
-    CU_ASSERT_EQUAL_FATAL(wse_topology_resolve(job.topology, job.dir, WSE_SOURCE_DIR "/topologies",
-                                               path, sizeof path, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_topology_load(path, &t, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_job_check_region(&job, &t, &err), 0);
     ar_params p;
-    CU_ASSERT_EQUAL_FATAL(wse_params_bind(&job, prog->params, prog->n_params, &p, &err), 0);
+    harness_load_job("allreduce.yaml", prog, &job, &t, &p);
     int w = job.region_width, h = job.region_height;
     CU_ASSERT_EQUAL(w, 64);
     CU_ASSERT_EQUAL(h, 64);

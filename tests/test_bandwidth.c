@@ -319,22 +319,10 @@ static void test_bw_wse2_loads(void)
  * registered yet), run on a grid of shards. */
 static bw_run bw_job(const char *name, bw_params *p, int *w, int *h, int gx, int gy)
 {
-    char path[WSE_PATH_MAX], tpath[WSE_PATH_MAX];
-    snprintf(path, sizeof path, "%s/jobs/%s", WSE_SOURCE_DIR, name);
     wse_job job;
     wse_topology topo;
-    wse_error err;
-    wse_error_clear(&err);
-    CU_ASSERT_EQUAL_FATAL(wse_job_load(path, NULL, 0, &job, &err), 0);
-    CU_ASSERT_STRING_EQUAL(job.program, "bandwidth");
-    CU_ASSERT_EQUAL(job.verify, 1);
+    harness_load_job(name, &wse_program_bandwidth, &job, &topo, p);
     CU_ASSERT_EQUAL(job.n_outputs, 4);
-    CU_ASSERT_EQUAL_FATAL(wse_topology_resolve(job.topology, NULL, WSE_SOURCE_DIR "/topologies",
-                                               tpath, sizeof tpath, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_topology_load(tpath, &topo, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_job_check_region(&job, &topo, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_params_bind(&job, wse_program_bandwidth.params,
-                                          wse_program_bandwidth.n_params, p, &err), 0);
     *w = job.region_width;
     *h = job.region_height;
     return bw_go(&topo, p, *w, *h, gx, gy);

@@ -237,19 +237,7 @@ typedef struct life_job {
 
 static void life_job_load(const char *name, life_job *j)
 {
-    char path[WSE_PATH_MAX], tpath[WSE_PATH_MAX];
-    snprintf(path, sizeof path, "%s/jobs/%s", WSE_SOURCE_DIR, name);
-    wse_error err;
-    wse_error_clear(&err);
-    CU_ASSERT_EQUAL_FATAL(wse_job_load(path, NULL, 0, &j->job, &err), 0);
-    CU_ASSERT_STRING_EQUAL(j->job.program, "life");
-    CU_ASSERT_EQUAL(j->job.verify, 1);
-    CU_ASSERT_EQUAL_FATAL(wse_topology_resolve(j->job.topology, NULL, WSE_SOURCE_DIR "/topologies",
-                                               tpath, sizeof tpath, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_topology_load(tpath, &j->topo, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_job_check_region(&j->job, &j->topo, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_params_bind(&j->job, wse_program_life.params, wse_program_life.n_params,
-                                          &j->p, &err), 0);
+    harness_load_job(name, &wse_program_life, &j->job, &j->topo, &j->p);
     CU_ASSERT_EQUAL_FATAL(j->job.n_inputs, 1);
     CU_ASSERT_EQUAL(j->job.n_outputs, 1);
     CU_ASSERT_STRING_EQUAL(j->job.outputs[0], "cells");

@@ -223,18 +223,10 @@ static void test_s7_job(void)
     wse_error err;
     wse_error_clear(&err);
     wse_job job;
-    CU_ASSERT_EQUAL_FATAL(wse_job_load(WSE_SOURCE_DIR "/jobs/stencil7.yaml", NULL, 0, &job, &err), 0);
-    CU_ASSERT_STRING_EQUAL(job.program, "stencil7");
-    CU_ASSERT_EQUAL(job.verify, 1);
-    char tpath[WSE_PATH_MAX];
     wse_topology topo;
-    CU_ASSERT_EQUAL_FATAL(wse_topology_resolve(job.topology, NULL, WSE_SOURCE_DIR "/topologies",
-                                               tpath, sizeof tpath, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_topology_load(tpath, &topo, &err), 0);
-    CU_ASSERT_STRING_EQUAL(topo.name, "laptop");
-    CU_ASSERT_EQUAL_FATAL(wse_job_check_region(&job, &topo, &err), 0);
     s7_params p;
-    CU_ASSERT_EQUAL_FATAL(wse_params_bind(&job, s7->params, s7->n_params, &p, &err), 0);
+    harness_load_job("stencil7.yaml", s7, &job, &topo, &p);
+    CU_ASSERT_STRING_EQUAL(topo.name, "laptop");
     int w = job.region_width, h = job.region_height;
     wse_rect region = { job.region_x, job.region_y, w, h };
     wse_grid g;
