@@ -658,16 +658,21 @@ static best best_all(wse_sim *s, best mine)
 
 void wse_sim_stats(wse_sim *s, wse_engine_stats *st)
 {
-    unsigned long long sum[10] = { 0 }, tot[10];
+    /* one pass over each engine's PEs; sums and maxima reduced over ranks */
+    unsigned long long sum[11] = { 0 }, tot[11], mx[2] = { 0, 0 }, gmx[2];
     best link = { 0, ULLONG_MAX, 0 }, sram = { 0, ULLONG_MAX, 0 };
     uint64_t W = (uint64_t)s->region.width;
     for (int k = 0; k < s->nlocal; k++) {
         wse_engine_stats e;
         wse_engine_stats_get(s->eng[k], &e);
-        uint64_t v[10] = { e.pes, e.tasks_run, e.wavelets_sent, e.wavelets_received, e.hops,
-                           e.busy_cycles, e.flops, e.sram_bytes_moved, e.late_wavelets, e.late_cycles };
-        for (int i = 0; i < 10; i++)
+        uint64_t v[11] = { e.pes, e.tasks_run, e.wavelets_sent, e.wavelets_received, e.hops,
+                           e.busy_cycles, e.flops, e.sram_bytes_moved, e.late_wavelets, e.late_cycles,
+                           e.pe_visits };
+        for (int i = 0; i < 11; i++)
             sum[i] += v[i];
+        uint64_t last = wse_engine_last_active(s->eng[k]);
+        mx[0] = last > mx[0] ? last : mx[0];
+        mx[1] = e.cycles_stepped > mx[1] ? e.cycles_stepped : mx[1];
         best l = { e.link_max, (uint64_t)e.link_max_y * W + (uint64_t)e.link_max_x,
                    (unsigned long long)e.link_max_port };
         best m = { e.sram_max, (uint64_t)e.sram_max_y * W + (uint64_t)e.sram_max_x, 0 };
@@ -676,7 +681,8 @@ void wse_sim_stats(wse_sim *s, wse_engine_stats *st)
         if (better(&m, &sram))
             sram = m;
     }
-    MPI_Allreduce(sum, tot, 10, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
+    MPI_Allreduce(sum, tot, 11, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
+    MPI_Allreduce(mx, gmx, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, s->comm);
     link = best_all(s, link);
     sram = best_all(s, sram);
     memset(st, 0, sizeof *st);
@@ -697,18 +703,9 @@ void wse_sim_stats(wse_sim *s, wse_engine_stats *st)
     st->sram_max = (uint32_t)sram.v;
     st->sram_max_x = (int)(sram.idx % W);
     st->sram_max_y = (int)(sram.idx / W);
-    st->cycles = global_last_active(s);
-    unsigned long long em[2] = { 0, 0 }, emt[2];
-    for (int k = 0; k < s->nlocal; k++) {
-        wse_engine_stats e;
-        wse_engine_stats_get(s->eng[k], &e);
-        em[0] += e.pe_visits;
-        em[1] = e.cycles_stepped > em[1] ? e.cycles_stepped : em[1];
-    }
-    MPI_Allreduce(&em[0], &emt[0], 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
-    MPI_Allreduce(&em[1], &emt[1], 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, s->comm);
-    st->pe_visits = emt[0];
-    st->cycles_stepped = emt[1];
+    st->pe_visits = tot[10];
+    st->cycles = gmx[0];
+    st->cycles_stepped = gmx[1];
 }
 
 void wse_sim_halo(wse_sim *s, uint64_t *bytes, uint64_t *messages)
