@@ -1,10 +1,11 @@
 /*
  * src/hostio.c - inputs into PE memory, outputs out of it.
  *
- * Arrays are whole global arrays in host memory, moved block by block
- * through the program's block() description of where each PE keeps its
- * piece.  Drawback: the global array must fit in one host's memory; the
- * distributed engine will move bands instead.
+ * Every transfer walks the engine's PEs' blocks (the program's block()
+ * description of where each PE keeps its piece) as runs that are
+ * contiguous in the global array: scatter/gather against a whole array in
+ * host memory (tests, the single-engine path), load (generated values or
+ * file reads, per rank) and pack (runs gathered band by band by run.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -116,64 +117,6 @@ int wse_hostio_input(const wse_program *prog, const void *params, int width,
     return 0;
 }
 
-/* Copy between PE (x, y)'s block and the global array; dir 0 = scatter. */
-static void copy_block(const wse_array_block *b, const wse_host_array *a, int dir)
-{
-    size_t es = wse_dtype_size(a->dtype);
-    int64_t S1 = a->ndim > 1 ? a->shape[1] : 1, S2 = a->ndim > 2 ? a->shape[2] : 1;
-    for (int64_t i = 0; i < b->extent[0]; i++)
-        for (int64_t j = 0; j < b->extent[1]; j++) {
-            int64_t g = ((b->origin[0] + i) * S1 + (b->origin[1] + j)) * S2 + b->origin[2];
-            uint8_t *ga = (uint8_t *)a->data + (uint64_t)g * es;
-            uint8_t *pa = (uint8_t *)b->ptr + (i * b->stride[0] + j * b->stride[1]) * (int64_t)es;
-            if (b->stride[2] == 1) {
-                size_t bytes = (size_t)b->extent[2] * es;
-                memcpy(dir ? ga : pa, dir ? pa : ga, bytes);
-                continue;
-            }
-            for (int64_t k = 0; k < b->extent[2]; k++)
-                memcpy(dir ? ga + k * (int64_t)es : pa + k * b->stride[2] * (int64_t)es,
-                       dir ? pa + k * b->stride[2] * (int64_t)es : ga + k * (int64_t)es, es);
-        }
-}
-
-static int block_ok(const wse_array_block *b, const wse_host_array *a)
-{
-    for (int d = 0; d < 3; d++) {
-        int64_t lim = d < a->ndim ? a->shape[d] : 1;
-        if (b->extent[d] < 0 || b->origin[d] < 0 || b->origin[d] + b->extent[d] > lim)
-            return 0;
-    }
-    return 1;
-}
-
-static int move_all(wse_engine *e, int array, wse_host_array *a, int dir, wse_error *err)
-{
-    wse_rect r = wse_engine_shard(e);
-    for (int y = r.y; y < r.y + r.height; y++)
-        for (int x = r.x; x < r.x + r.width; x++) {
-            wse_array_block b;
-            wse_engine_block(e, array, x, y, &b);
-            if (b.extent[0] == 0 || b.extent[1] == 0 || b.extent[2] == 0)
-                continue;
-            if (!block_ok(&b, a))
-                return wse_error_set(err, WSE_EPROGRAM, NULL, 0, 0,
-                                     "PE (%d,%d): its block of an array lies outside the array", x, y);
-            copy_block(&b, a, dir);
-        }
-    return 0;
-}
-
-int wse_hostio_scatter(wse_engine *e, int array, const wse_host_array *a, wse_error *err)
-{
-    return move_all(e, array, (wse_host_array *)a, 0, err);
-}
-
-int wse_hostio_gather(wse_engine *e, int array, wse_host_array *a, wse_error *err)
-{
-    return move_all(e, array, a, 1, err);
-}
-
 /* ------------------------------------------------------------ per engine */
 
 typedef struct run_ctx {
@@ -186,6 +129,7 @@ typedef struct run_ctx {
     uint8_t *buf;
     uint64_t buf_cap;
     wse_runs *runs;
+    uint8_t *host;              /* scatter/gather: the global array */
     int rc;
     wse_error *err;
 } run_ctx;
@@ -216,6 +160,68 @@ static void for_runs(const wse_array_block *b, int ndim, const int64_t *shape, r
             fn(c, (uint64_t)g, (uint8_t *)b->ptr + sofs * (int64_t)c->es,
                b->stride[last] * (int64_t)c->es, b->extent[last]);
         }
+}
+
+/* Call fn for every run of every block of array `ai` this engine's PEs
+ * hold, after checking each block lies inside the global array.  Fills
+ * c->es, c->dtype and c->count from the array's spec.  Returns c->rc. */
+static int walk_blocks(wse_engine *e, int ai, run_fn fn, run_ctx *c)
+{
+    const wse_array_spec *spec = &wse_engine_program(e)->arrays[ai];
+    wse_rect reg = wse_engine_region(e), sh = wse_engine_shard(e);
+    int64_t shape[3] = { 1, 1, 1 };
+    int ndim = spec->shape(wse_engine_params(e), reg.width, reg.height, shape);
+    c->es = wse_dtype_size(spec->dtype);
+    c->dtype = spec->dtype;
+    c->count = (uint64_t)shape[0] * (uint64_t)shape[1] * (uint64_t)shape[2];
+    for (int y = sh.y; y < sh.y + sh.height && !c->rc; y++)
+        for (int x = sh.x; x < sh.x + sh.width && !c->rc; x++) {
+            wse_array_block b;
+            wse_engine_block(e, ai, x, y, &b);
+            if (b.extent[0] == 0 || b.extent[1] == 0 || b.extent[2] == 0)
+                continue;
+            int inside = 1;
+            for (int d = 0; d < 3; d++)
+                inside &= b.extent[d] >= 0 && b.origin[d] >= 0 && b.origin[d] + b.extent[d] <= shape[d];
+            if (!inside)
+                return c->rc = wse_error_set(c->err, WSE_EPROGRAM, NULL, 0, 0,
+                                             "PE (%d,%d): its block of array '%s' lies outside the array",
+                                             x, y, spec->name);
+            for_runs(&b, ndim, shape, fn, c);
+        }
+    return c->rc;
+}
+
+static void scatter_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_t n)
+{
+    if (step == (int64_t)c->es) {           /* contiguous in SRAM too */
+        memcpy(sram, c->host + g * c->es, (size_t)n * c->es);
+        return;
+    }
+    for (int64_t k = 0; k < n; k++)
+        memcpy(sram + k * step, c->host + (g + (uint64_t)k) * c->es, c->es);
+}
+
+static void gather_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_t n)
+{
+    if (step == (int64_t)c->es) {
+        memcpy(c->host + g * c->es, sram, (size_t)n * c->es);
+        return;
+    }
+    for (int64_t k = 0; k < n; k++)
+        memcpy(c->host + (g + (uint64_t)k) * c->es, sram + k * step, c->es);
+}
+
+int wse_hostio_scatter(wse_engine *e, int array, const wse_host_array *a, wse_error *err)
+{
+    run_ctx c = { .host = a->data, .err = err };
+    return walk_blocks(e, array, scatter_run, &c);
+}
+
+int wse_hostio_gather(wse_engine *e, int array, wse_host_array *a, wse_error *err)
+{
+    run_ctx c = { .host = a->data, .err = err };
+    return walk_blocks(e, array, gather_run, &c);
 }
 
 static void gen_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_t n)
@@ -253,38 +259,21 @@ static void file_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_
 int wse_hostio_load(wse_engine *e, const wse_input *in, wse_error *err)
 {
     const wse_program *prog = wse_engine_program(e);
-    const void *params = wse_engine_params(e);
-    wse_rect reg = wse_engine_region(e), sh = wse_engine_shard(e);
+    wse_rect reg = wse_engine_region(e);
     int ai = wse_hostio_find(prog, in->name);
     if (ai < 0 || !prog->arrays[ai].is_input)
         return wse_error_set(err, WSE_ECONFIG, in->file, in->line, in->column,
                              "program '%s' has no input array '%s'", prog->name, in->name);
-    const wse_array_spec *spec = &prog->arrays[ai];
-    int64_t shape[3] = { 1, 1, 1 };
-    int ndim = spec->shape(params, reg.width, reg.height, shape);
-    run_ctx c = { .es = wse_dtype_size(spec->dtype), .dtype = spec->dtype, .in = in, .count = 1,
-                  .err = err };
-    for (int d = 0; d < ndim; d++)
-        c.count *= (uint64_t)shape[d];
+    run_ctx c = { .in = in, .err = err };
     if (in->kind == WSE_INPUT_FILE) {
-        c.rc = wse_npy_open_read(in->path, spec->dtype, ndim, shape, &c.f, err);
-        if (c.rc)
+        const wse_array_spec *spec = &prog->arrays[ai];
+        int64_t shape[3] = { 1, 1, 1 };
+        int ndim = spec->shape(wse_engine_params(e), reg.width, reg.height, shape);
+        if ((c.rc = wse_npy_open_read(in->path, spec->dtype, ndim, shape, &c.f, err)) != 0)
             return c.rc;
         c.data_off = ftell(c.f);
     }
-    for (int y = sh.y; y < sh.y + sh.height && !c.rc; y++)
-        for (int x = sh.x; x < sh.x + sh.width && !c.rc; x++) {
-            wse_array_block b;
-            wse_engine_block(e, ai, x, y, &b);
-            if (b.extent[0] == 0 || b.extent[1] == 0 || b.extent[2] == 0)
-                continue;
-            wse_host_array shape_only = { spec->dtype, ndim, { shape[0], shape[1], shape[2] }, NULL };
-            if (!block_ok(&b, &shape_only))
-                c.rc = wse_error_set(err, WSE_EPROGRAM, NULL, 0, 0,
-                                     "PE (%d,%d): its block of array '%s' lies outside the array", x, y, spec->name);
-            else
-                for_runs(&b, ndim, shape, c.f ? file_run : gen_run, &c);
-        }
+    walk_blocks(e, ai, c.f ? file_run : gen_run, &c);
     if (c.f)
         fclose(c.f);
     free(c.buf);
@@ -334,25 +323,8 @@ static void pack_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_
 
 int wse_hostio_pack(wse_engine *e, int array, wse_runs *r, wse_error *err)
 {
-    const wse_program *prog = wse_engine_program(e);
-    const wse_array_spec *spec = &prog->arrays[array];
-    wse_rect reg = wse_engine_region(e), sh = wse_engine_shard(e);
-    int64_t shape[3] = { 1, 1, 1 };
-    int ndim = spec->shape(wse_engine_params(e), reg.width, reg.height, shape);
-    run_ctx c = { .es = wse_dtype_size(spec->dtype), .runs = r, .err = err };
-    wse_host_array shape_only = { spec->dtype, ndim, { shape[0], shape[1], shape[2] }, NULL };
-    for (int y = sh.y; y < sh.y + sh.height && !c.rc; y++)
-        for (int x = sh.x; x < sh.x + sh.width && !c.rc; x++) {
-            wse_array_block b;
-            wse_engine_block(e, array, x, y, &b);
-            if (b.extent[0] == 0 || b.extent[1] == 0 || b.extent[2] == 0)
-                continue;
-            if (!block_ok(&b, &shape_only))
-                return wse_error_set(err, WSE_EPROGRAM, NULL, 0, 0,
-                                     "PE (%d,%d): its block of array '%s' lies outside the array", x, y, spec->name);
-            for_runs(&b, ndim, shape, pack_run, &c);
-        }
-    return c.rc;
+    run_ctx c = { .runs = r, .err = err };
+    return walk_blocks(e, array, pack_run, &c);
 }
 
 void wse_runs_clear(wse_runs *r)
