@@ -142,20 +142,7 @@ static void ar_same(const ar_outcome *a, const ar_outcome *b)
     CU_ASSERT_EQUAL(a->rc, b->rc);
     CU_ASSERT_STRING_EQUAL(a->msg, b->msg);
     CU_ASSERT_EQUAL(memcmp(a->y.data, b->y.data, wse_host_array_count(&a->y) * sizeof(float)), 0);
-    CU_ASSERT_EQUAL(a->st.cycles, b->st.cycles);
-    CU_ASSERT_EQUAL(a->st.hops, b->st.hops);
-    CU_ASSERT_EQUAL(a->st.tasks_run, b->st.tasks_run);
-    CU_ASSERT_EQUAL(a->st.wavelets_sent, b->st.wavelets_sent);
-    CU_ASSERT_EQUAL(a->st.wavelets_received, b->st.wavelets_received);
-    CU_ASSERT_EQUAL(a->st.busy_cycles, b->st.busy_cycles);
-    CU_ASSERT_EQUAL(a->st.flops, b->st.flops);
-    CU_ASSERT_EQUAL(a->st.sram_bytes_moved, b->st.sram_bytes_moved);
-    CU_ASSERT_EQUAL(a->st.link_max, b->st.link_max);
-    CU_ASSERT_EQUAL(a->st.link_max_x, b->st.link_max_x);
-    CU_ASSERT_EQUAL(a->st.link_max_y, b->st.link_max_y);
-    CU_ASSERT_EQUAL(a->st.link_max_port, b->st.link_max_port);
-    CU_ASSERT_EQUAL(a->st.sram_max, b->st.sram_max);
-    CU_ASSERT_EQUAL(a->st.pe_visits, b->st.pe_visits);
+    harness_same_stats(&a->st, &b->st);
 }
 
 /* The determinism matrix entry: any grid of shards, same everything. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <mpi.h>
 #include <CUnit/Basic.h>
+#include "harness.h"
 #include "probe.h"
 #include "wse/hostio.h"
 #include "wse/io.h"
@@ -77,16 +78,7 @@ static void same(const outcome *a, const outcome *b)
     CU_ASSERT_EQUAL(a->rc, b->rc);
     CU_ASSERT_STRING_EQUAL(a->msg, b->msg);
     CU_ASSERT_EQUAL(a->digest, b->digest);
-    CU_ASSERT_EQUAL(a->st.cycles, b->st.cycles);
-    CU_ASSERT_EQUAL(a->st.hops, b->st.hops);
-    CU_ASSERT_EQUAL(a->st.tasks_run, b->st.tasks_run);
-    CU_ASSERT_EQUAL(a->st.busy_cycles, b->st.busy_cycles);
-    CU_ASSERT_EQUAL(a->st.flops, b->st.flops);
-    CU_ASSERT_EQUAL(a->st.link_max, b->st.link_max);
-    CU_ASSERT_EQUAL(a->st.link_max_x, b->st.link_max_x);
-    CU_ASSERT_EQUAL(a->st.link_max_y, b->st.link_max_y);
-    CU_ASSERT_EQUAL(a->st.sram_max, b->st.sram_max);
-    CU_ASSERT_EQUAL(a->st.pe_visits, b->st.pe_visits);
+    harness_same_stats(&a->st, &b->st);
 }
 
 static void test_heat_across_ranks(void)
