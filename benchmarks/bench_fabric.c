@@ -28,20 +28,20 @@
 #include "wse/shard.h"
 
 typedef struct bp { int64_t n, east; } bp;
-typedef struct bs { uint32_t in_off, out_off; uint32_t got; } bs;
+typedef struct bs { wse_u32_ref in, out; uint32_t got; } bs;
 
-enum { T_START = 40, T_DONE = 41 };
+enum { T_START = WSE_LOCAL_TASK(8), T_DONE = WSE_LOCAL_TASK(9) };
 
 static int b_setup(wse_pe *pe, void *state)
 {
     const bp *p = pe_params(pe);
     bs *s = state;
     int x = pe_x(pe), last = pe_width(pe) - 1, n = (int)p->n;
-    uint32_t *in = pe_alloc(pe, (size_t)n * 4), *out = pe_alloc(pe, (size_t)n * 4);
+    uint32_t *in = pe_alloc_u32(pe, (size_t)n), *out = pe_alloc_u32(pe, (size_t)n);
     if (!in || !out)
         return WSE_ESRAM;
-    s->in_off = (uint32_t)((uint8_t *)in - (uint8_t *)s);
-    s->out_off = (uint32_t)((uint8_t *)out - (uint8_t *)s);
+    s->in = pe_ref_u32(s, in);
+    s->out = pe_ref_u32(s, out);
     for (int i = 0; i < n; i++)
         out[i] = (uint32_t)(x * 1000003 + i);
     int send = p->east ? x < last : x == 0;
@@ -74,9 +74,9 @@ static void b_task(wse_pe *pe, void *state, int task, uint32_t payload)
     if (task == T_START) {
         int c_out = p->east ? x & 1 : 0, c_in = p->east ? (x + 1) & 1 : 0;
         if (send)
-            pe_fabout(pe, c_out, (uint8_t *)s + s->out_off, n, 1, T_DONE, WSE_ASYNC);
+            pe_fabout(pe, c_out, pe_u32(s, s->out), n, 1, T_DONE, WSE_ASYNC);
         if (recv)
-            pe_fabin(pe, c_in, (uint8_t *)s + s->in_off, n, 1, T_DONE, WSE_ASYNC);
+            pe_fabin(pe, c_in, pe_u32(s, s->in), n, 1, T_DONE, WSE_ASYNC);
         return;
     }
     if ((int)++s->got == send + recv)
@@ -85,25 +85,33 @@ static void b_task(wse_pe *pe, void *state, int task, uint32_t payload)
 
 static int b_shape(const void *params, int w, int h, int64_t shape[3])
 {
-    (void)params; (void)w; (void)h;
-    shape[0] = 1;
-    return 1;
+    shape[0] = h;
+    shape[1] = w;
+    shape[2] = ((const bp *)params)->n;
+    return 3;
 }
 
+/* What each PE received. */
 static void b_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
-    (void)pe; (void)state;
-    memset(b, 0, sizeof *b);
+    const bs *s = state;
+    b->ptr = pe_u32(s, s->in);
+    b->origin[0] = pe_y(pe);
+    b->origin[1] = pe_x(pe);
+    b->extent[0] = b->extent[1] = 1;
+    b->extent[2] = ((const bp *)pe_params(pe))->n;
+    b->stride[0] = b->stride[1] = b->stride[2] = 1;
 }
 
 static const wse_array_spec b_arrays[] = {
-    { "none", WSE_U32, 0, 1, "unused", b_shape, b_block },
+    { "in", WSE_U32, 0, 1, "words received, uint32 [height, width, n]", b_shape, b_block },
 };
 
 static const wse_program bench_program = {
+    .api_version = WSE_API_VERSION,
     .name = "bench_fabric", .summary = "stream wavelets east",
     .params_size = sizeof(bp), .arrays = b_arrays, .n_arrays = 1,
-    .state_size = sizeof(bs), .setup = b_setup, .task = b_task,
+    .device = { .state_size = sizeof(bs), .setup = b_setup, .task = b_task },
 };
 
 static double now(void)
@@ -126,8 +134,10 @@ static int validate(wse_sim *s, const bp *p, int w)
                 int recv = p->east ? x > 0 : x == w - 1 && w > 1;
                 if (!recv)
                     continue;
-                bs *st = wse_engine_state(e, x, y);
-                const uint32_t *in = (const uint32_t *)((uint8_t *)st + st->in_off);
+                wse_array_block b;
+                if (wse_engine_block(e, 0, x, y, &b) != 0)
+                    return 1;
+                const uint32_t *in = b.ptr;
                 int src = p->east ? x - 1 : 0;
                 for (int i = 0; i < p->n; i++)
                     bad |= in[i] != (uint32_t)(src * 1000003 + i);

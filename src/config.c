@@ -44,6 +44,7 @@
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
+#include "limits_int.h"
 #include "wse/config.h"
 
 /* ---------------------------------------------------------------- tree */
@@ -959,9 +960,9 @@ static const cfg_field pe_fields[] = {
 SCHEMA(pe_schema, pe_fields, NULL);
 
 static const cfg_field router_fields[] = {
-    FIELD("colors", T_INT, TOFF(colors), 1, 32, NULL, REQ),
-    FIELD("queue_depth", T_INT, TOFF(queue_depth), 1, 64, NULL, REQ),
-    FIELD("hop_latency_cycles", T_INT, TOFF(hop_latency_cycles), 1, 16, NULL, REQ),
+    FIELD("colors", T_INT, TOFF(colors), 1, WSE_LIMIT_COLORS, NULL, REQ),
+    FIELD("queue_depth", T_INT, TOFF(queue_depth), 1, WSE_MAX_QUEUE_DEPTH, NULL, REQ),
+    FIELD("hop_latency_cycles", T_INT, TOFF(hop_latency_cycles), 1, WSE_MAX_HOP_LATENCY, NULL, REQ),
     { .key = "link_wavelets_per_cycle", .type = T_INT,
       .offset = TOFF(link_wavelets_per_cycle), .min = 1, .max = 1, .def = "1",
       .why = "the fabric model moves one wavelet per link per cycle" },

@@ -1,26 +1,35 @@
 /*
- * src/engine_int.h - engine internals shared by engine.c and pe.c.
+ * src/engine_int.h - the data of one shard's engine, shared by the files
+ * that make it up (never installed):
+ *
+ *   sched.c   when each PE is visited next (ring of bitmaps + heap)
+ *   sram.c    the SRAM arena: per-PE blocks, guard bytes
+ *   halo.c    events crossing the shard's edges, ghost and edge queues
+ *   router.c  routes: declared in setup, resolved into queues, and the
+ *             router's cycle (forwarding under credits)
+ *   ce.c      the compute engine: fabric operations and task dispatch
+ *   fault.c   errors naming a PE, deadlock reports
+ *   setup.c   running every PE's setup (and the halo PEs')
+ *   engine.c  the facade: create, the time loop, queries, destroy
+ *   pe.c      the PE API programs call (wse/pe.h)
  *
  * All emulator state is plain arrays indexed by integers (no pointers
  * between records), so a shard can be serialised and redistributed.
+ * Limits and the field widths they depend on are in limits_int.h.
  */
 #ifndef WSE_ENGINE_INT_H
 #define WSE_ENGINE_INT_H
 
 #include <stdint.h>
+#include "limits_int.h"
 #include "wse/engine.h"
 #include "wse/pe.h"
 
 #define WSE_NONE 0xffffffffu
-/* Wakes less than WSE_RING cycles ahead go into a ring of bitmaps (deduplicated
- * for free); later ones into the heap. */
-#define WSE_RING 32
-/* Route records of halo PEs carry this flag, the side in bits 24-25 and the
- * offset along the side below. */
-#define WSE_HALO_PE 0x80000000u
 
-/* Queue kinds: a router input the router forwards from, or a CE input the
- * compute engine consumes (data tasks, fabin). */
+/* Queue kinds: a router input the router forwards from, a CE input the
+ * compute engine consumes (data tasks, fabin), or a ghost: this shard's
+ * view (credits) of a neighbour shard's queue that one of its PEs feeds. */
 enum { Q_ROUTER = 0, Q_CE = 1, Q_GHOST = 2 };
 /* Port of a CE input fed by its own router (multicast that includes RAMP). */
 #define WSE_PORT_ROUTER 5
@@ -32,9 +41,9 @@ enum { Q_ROUTER = 0, Q_CE = 1, Q_GHOST = 2 };
  * for hop latency (visibility of pushes) and credit return (of pops).
  */
 typedef struct wse_queue {
-    uint32_t stamp;             /* low 32 bits of the cycle; see q_sync() */
+    uint32_t stamp;             /* low 32 bits of the cycle; see queue_sync() */
     uint32_t push_hist, pop_hist;
-    uint8_t head, tail;         /* cumulative counts, mod 256 (depth <= 64) */
+    uint8_t head, tail;         /* cumulative counts, mod 256 */
     uint8_t color, port, kind;
     uint8_t txports;            /* Q_ROUTER: output port mask */
     uint8_t up_remote;          /* its producer is in a neighbour shard */
@@ -43,13 +52,17 @@ typedef struct wse_queue {
 } wse_queue;
 
 enum { OP_FABOUT = 0, OP_FABIN = 1, OP_SEND = 2 };
+/* Internal op flag (beside WSE_ASYNC, WSE_FABIN_ADD): the op's color has
+ * exactly one CE queue, op->queue. */
+#define OPF_ONE_QUEUE 0x80u
 
 /* A fabric operation in progress; the SRAM address is an offset from the
  * PE's SRAM base. */
 typedef struct wse_op {
     uint32_t start;             /* low 32 bits of the first cycle it may move */
     uint32_t addr;              /* SRAM offset (bytes), or the SEND word */
-    uint32_t queue;             /* FABOUT/SEND: RAMP-fed router queue */
+    uint32_t queue;             /* FABOUT/SEND: RAMP-fed router queue;
+                                 * FABIN with OPF_ONE_QUEUE: its CE queue */
     int16_t stride;             /* in 32-bit words */
     uint16_t n, done;
     int8_t on_done;
@@ -57,10 +70,7 @@ typedef struct wse_op {
 } wse_op;
 
 /* A PE's operations live, in issue order, in a chain of blocks that the PE
- * keeps once it has them: a PE's ops are contiguous in memory and blocks
- * are handed out in the order PEs first need them, which follows the sweep
- * order.  (A shared free list scattered them: a cache miss per op.) */
-#define WSE_OPS_PER_BLOCK 4
+ * keeps once it has them (see ce.c). */
 typedef struct wse_opblock {
     wse_op op[WSE_OPS_PER_BLOCK];
     uint32_t next;              /* next block of the same PE, or WSE_NONE */
@@ -102,6 +112,12 @@ typedef struct wse_route {
     uint8_t color, rx, tx, pad;
 } wse_route;
 
+/* A growing list of declared routes. */
+typedef struct wse_routes {
+    wse_route *v;
+    uint64_t n, cap;
+} wse_routes;
+
 /* Two-level bitmap of PEs to visit in one cycle. */
 typedef struct wse_bitset {
     uint64_t *w;                /* one bit per PE */
@@ -111,6 +127,15 @@ typedef struct wse_bitset {
 } wse_bitset;
 
 typedef struct wse_timer { uint64_t cycle; uint32_t pe; } wse_timer;
+
+/* An event crossing a shard edge (see halo_int.h). */
+typedef struct wse_event {
+    uint64_t cycle;             /* when it happened */
+    uint32_t pos;               /* queue position in the side's list; the
+                                 * top bit set marks a pop (credit) */
+    uint32_t word;              /* the wavelet of a push */
+} wse_event;
+#define WSE_EVENT_POP 0x80000000u
 
 /* An owned queue whose producer is in a neighbour shard. */
 typedef struct wse_bq { uint32_t q, pe; } wse_bq;
@@ -123,7 +148,7 @@ typedef struct wse_evbuf {
 /* The handle passed to program callbacks: a PE plus the engine. */
 struct wse_pe {
     struct wse_engine *e;
-    uint32_t idx;               /* local index (unused for halo PEs) */
+    uint32_t idx;               /* local index (WSE_HALO_PE | ... for halo PEs) */
     int x, y;                   /* region-relative coordinates */
     int halo;                   /* a neighbour shard's PE, set up only to
                                  * learn its routes */
@@ -135,6 +160,7 @@ struct wse_pe {
 
 struct wse_engine {
     wse_topology topo;
+    wse_pe_machine machine;     /* what programs see of topo */
     const wse_program *prog;
     void *params;
     wse_rect region;            /* fabric coordinates */
@@ -144,7 +170,7 @@ struct wse_engine {
     int32_t step[6];            /* local index offset to the PE through a port */
     wse_pestate *pe;
     wse_pecount *cnt;
-    /* SRAM arena: chunks of memory carved into per-PE blocks */
+    /* SRAM arena (sram.c): chunks of memory carved into per-PE blocks */
     uint8_t **chunks;
     uint32_t nchunks, chunk_cap;
     uint64_t chunk_bytes, chunk_used;
@@ -152,32 +178,30 @@ struct wse_engine {
      * PE's setup, so the program runs on and the error can give totals */
     void **scratch;
     uint32_t nscratch, scratch_cap;
-    /* routes collected during setup */
-    wse_route *routes;
-    uint64_t nroutes, routes_cap;
-    /* routes of the halo (neighbour shards' edge PEs), during setup */
-    wse_route *hroutes;
-    uint64_t nhroutes, hroutes_cap;
     uint8_t *hsram;             /* scratch SRAM for halo setup */
+    /* routes declared during setup (router.c): own PEs, halo PEs */
+    wse_routes routes, hroutes;
     /* resolved queues: owned ones [0, nq_own), then ghosts per side */
     wse_queue *q;
     uint32_t nq, nq_own;
+    uint32_t *slots;            /* nq * depth payload words */
+    uint32_t *mcast;            /* multicast target lists */
+    uint32_t nmcast;
+    /* shard edges (halo.c) */
     uint32_t ghost_first[4], ghost_n[4];
     uint32_t *ghost_pe;         /* per ghost: the owned PE that feeds it */
     uint32_t *ghost_at[4];      /* per halo PE along a side: its first ghost */
     wse_bq *bq[4];              /* owned queues fed from a neighbour shard */
     uint32_t bq_n[4];
     wse_evbuf out[4];           /* events for the neighbour shard per side */
-    uint32_t *slots;            /* nq * depth payload words */
-    uint32_t *mcast;            /* multicast target lists */
-    uint32_t nmcast;
-    /* fabric op pool */
+    /* fabric op pool (ce.c) */
     wse_opblock *opb;
     uint32_t nopb, opb_cap;
-    /* scheduling */
+    /* scheduling (sched.c) */
     wse_bitset ring[WSE_RING]; /* PEs to visit at cycles now .. now+RING-1 */
     wse_timer *heap;
     uint64_t nheap, heap_cap;
+    int sched_oom;              /* a wake could not be recorded */
     uint64_t now;
     uint64_t next_sweep;        /* cycle of the next history sweep */
     uint64_t last_active;       /* last cycle with a visit */
@@ -191,19 +215,22 @@ struct wse_engine {
     void *progress_arg;
 };
 
-/* ------------------------------------------------------------ geometry,
- * shared by engine.c (run time) and layout.c (setup) */
+/* ------------------------------------------------------------ geometry */
 
 static inline unsigned popc32(uint32_t v) { return (unsigned)__builtin_popcount(v); }
-
-static const int dx[4] = { 0, 1, 0, -1 };   /* N E S W */
-static const int dy[4] = { -1, 0, 1, 0 };
 
 /* Region-relative coordinates of owned PE pe. */
 static inline void pe_coords(const wse_engine *e, uint32_t pe, int *x, int *y)
 {
     *x = e->shard.x + (int)(pe % (uint32_t)e->shard.width);
     *y = e->shard.y + (int)(pe / (uint32_t)e->shard.width);
+}
+
+static inline int pe_xy(const wse_engine *e, uint32_t pe, int *y)
+{
+    int x;
+    pe_coords(e, pe, &x, y);
+    return x;
 }
 
 enum { NB_LOCAL = 0, NB_OFF = 1, NB_REMOTE = 2 };
@@ -221,60 +248,63 @@ static inline int where(const wse_engine *e, int x, int y)
     return NB_LOCAL;
 }
 
+/* Local index of region-relative (x, y), or WSE_NONE if not owned. */
+static inline uint32_t local_index(const wse_engine *e, int x, int y)
+{
+    if (where(e, x, y) != NB_LOCAL)
+        return WSE_NONE;
+    return (uint32_t)(y - e->shard.y) * (uint32_t)e->shard.width + (uint32_t)(x - e->shard.x);
+}
+
 /* Local index of the neighbour of pe through port d, or WSE_NONE if it is
  * not owned here. */
 static inline uint32_t neighbour(const wse_engine *e, uint32_t pe, int d)
 {
     int x, y;
     pe_coords(e, pe, &x, &y);
-    x += dx[d];
-    y += dy[d];
-    if (where(e, x, y) != NB_LOCAL)
-        return WSE_NONE;
-    return (uint32_t)(y - e->shard.y) * (uint32_t)e->shard.width + (uint32_t)(x - e->shard.x);
+    return local_index(e, x + pe_port_dx(d), y + pe_port_dy(d));
 }
 
 static inline int is_remote(const wse_engine *e, uint32_t pe, int d)
 {
     int x, y;
     pe_coords(e, pe, &x, &y);
-    return where(e, x + dx[d], y + dy[d]) == NB_REMOTE;
+    return where(e, x + pe_port_dx(d), y + pe_port_dy(d)) == NB_REMOTE;
 }
 
-static inline int pe_xy(const wse_engine *e, uint32_t pe, int *y)
+/* PEs along side s of the shard, and the owned PE at offset o of side s. */
+static inline uint32_t side_len(const wse_engine *e, int s)
 {
-    int x;
-    pe_coords(e, pe, &x, y);
-    return x;
+    return (uint32_t)(pe_port_is_x(s) ? e->shard.height : e->shard.width);
 }
 
-/* ------------------------------------------------------------ layout.c */
+static inline uint32_t side_pe(const wse_engine *e, int s, uint32_t o)
+{
+    uint32_t w = (uint32_t)e->shard.width, h = (uint32_t)e->shard.height;
+    switch (s) {
+    case WSE_PORT_N: return o;
+    case WSE_PORT_S: return (h - 1) * w + o;
+    case WSE_PORT_E: return o * w + w - 1;
+    default: return o * w;
+    }
+}
 
-/* Zeroed, huge-page backed when large; release with free(). */
-void *wse__alloc_big(uint64_t bytes);
+/* Offset along side s of owned PE pe (which lies on that side). */
+static inline uint32_t side_offset(const wse_engine *e, uint32_t pe, int s)
+{
+    return pe_port_is_x(s) ? pe / (uint32_t)e->shard.width : pe % (uint32_t)e->shard.width;
+}
 
-/* Whether PE pe's program wrote past the end of its allocations (the
- * guard bytes layout.c puts after each PE's SRAM block). */
-int wse__engine_guard_broken(const struct wse_engine *e, uint32_t pe);
+/* The handle id of the halo PE at offset o beyond side s. */
+static inline uint32_t halo_id(int s, uint32_t o)
+{
+    return WSE_HALO_PE | ((uint32_t)s << WSE_HALO_SIDE_SHIFT) | o;
+}
 
-/* Used by pe.c. */
-void wse__engine_wake(struct wse_engine *e, uint32_t pe, uint64_t cycle);
-/* A new op slot after the PE's last op, or NULL (out of memory, or the PE
- * already has 255 ops in progress). */
-wse_op *wse__engine_op_push(struct wse_engine *e, uint32_t pe);
-uint8_t *wse__engine_sram(const struct wse_engine *e, uint32_t pe);
-void *wse__engine_scratch(struct wse_engine *e, size_t bytes);
-int wse__engine_fail(struct wse_engine *e, uint32_t pe, int code,
-                     const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-int wse__engine_route_add(struct wse_engine *e, uint32_t pe, int color,
-                          unsigned rx, unsigned tx);
-uint32_t wse__engine_ramp_queue(const struct wse_engine *e, uint32_t pe,
-                                int color);
-/* How many CE queues PE pe has for color; *first gets the first one. */
-unsigned wse__engine_ce_queues(const struct wse_engine *e, uint32_t pe, int color,
-                               uint32_t *first);
-/* Internal op flag: the op's color has exactly one CE queue, op->queue. */
-#define OPF_ONE_QUEUE 0x80u
+static inline int halo_side(uint32_t id) { return (int)((id >> WSE_HALO_SIDE_SHIFT) & 3); }
+
+/* Port names for messages: N, E, S, W, RAMP, and a CE queue fed by its
+ * own router. */
+extern const char *const wse__port_name[6];
 
 #endif

@@ -175,8 +175,21 @@ static int load_libs(cli *c, int rank)
                 fprintf(stderr, "%s: error: no function %s() in the library\n", path, WSE_USER_PROGRAM_SYMBOL);
             return 2;
         }
-        for (int i = 0; fn(i) && c->opt.n_programs < MAX_USER_PROGRAMS; i++)
-            c->programs[c->opt.n_programs++] = fn(i);
+        for (int i = 0; fn(i) && c->opt.n_programs < MAX_USER_PROGRAMS; i++) {
+            const wse_program *p = fn(i);
+            if (p->api_version != WSE_API_VERSION) {
+                /* before api_version existed the struct began with a pointer */
+                int known = p->api_version > 0 && p->api_version < 1000;
+                if (rank == 0 && known)
+                    fprintf(stderr, "%s: error: program %d was built against PE API version %d, but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h\n",
+                            path, i, p->api_version, WSE_API_VERSION);
+                else if (rank == 0)
+                    fprintf(stderr, "%s: error: program %d was built against an older PE API (before version 2), but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h\n",
+                            path, i, WSE_API_VERSION);
+                return 2;
+            }
+            c->programs[c->opt.n_programs++] = p;
+        }
     }
     c->opt.programs = c->programs;
     return -1;

@@ -11,7 +11,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "engine_int.h"
+#include "ce_int.h"
+#include "fault_int.h"
+#include "router_int.h"
+#include "sched_int.h"
+#include "sram_int.h"
 
 int pe_x(const wse_pe *pe) { return pe->x; }
 int pe_y(const wse_pe *pe) { return pe->y; }
@@ -20,14 +24,24 @@ int pe_height(const wse_pe *pe) { return pe->e->region.height; }
 const void *pe_params(const wse_pe *pe) { return pe->e->params; }
 uint64_t pe_cycle(const wse_pe *pe) { return pe->now + pe->charged; }
 int pe_colors(const wse_pe *pe) { return pe->e->topo.colors; }
-const wse_topology *pe_topology(const wse_pe *pe) { return &pe->e->topo; }
+const wse_pe_machine *pe_machine(const wse_pe *pe) { return &pe->e->machine; }
+
+int pe_in_region(const wse_pe *pe, int x, int y)
+{
+    return x >= 0 && y >= 0 && x < pe->e->region.width && y < pe->e->region.height;
+}
+
+int pe_has_neighbour(const wse_pe *pe, int d)
+{
+    return pe_in_region(pe, pe->x + pe_port_dx(d), pe->y + pe_port_dy(d));
+}
 
 static int bad_color(wse_pe *pe, int color, const char *what)
 {
     if (color >= 0 && color < pe->e->topo.colors)
         return 0;
-    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "%s: color %d is not in 0..%d",
-                     what, color, pe->e->topo.colors - 1);
+    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: color %d is not in 0..%d",
+                  what, color, pe->e->topo.colors - 1);
     return 1;
 }
 
@@ -35,8 +49,8 @@ static int bad_task(wse_pe *pe, int task, const char *what)
 {
     if (task >= 0 && task < WSE_MAX_TASKS)
         return 0;
-    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "%s: task id %d is not in 0..%d",
-                     what, task, WSE_MAX_TASKS - 1);
+    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: task id %d is not in 0..%d",
+                  what, task, WSE_MAX_TASKS - 1);
     return 1;
 }
 
@@ -44,7 +58,7 @@ static int not_in_setup(wse_pe *pe, const char *what)
 {
     if (pe->in_setup)
         return 0;
-    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "%s is only allowed in setup", what);
+    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s is only allowed in setup", what);
     return 1;
 }
 
@@ -52,47 +66,18 @@ static int not_in_setup(wse_pe *pe, const char *what)
 
 void *pe_alloc(wse_pe *pe, size_t bytes)
 {
-    static const size_t align = 16;
-    wse_engine *e = pe->e;
     if (not_in_setup(pe, "pe_alloc"))
         return NULL;
-    if (pe->halo) {             /* routes are all we want from it */
-        uint64_t off = ((uint64_t)pe->halo_used + align - 1) & ~(uint64_t)(align - 1);
-        if (off + bytes > e->topo.sram_bytes)
-            return NULL;
-        pe->halo_used = (uint32_t)(off + bytes);
-        return e->hsram + off;
-    }
-    wse_pestate *p = &e->pe[pe->idx];
-    uint64_t off = ((uint64_t)p->sram_used + align - 1) & ~(uint64_t)(align - 1);
-    uint64_t end = off + bytes;
-    if (bytes > e->topo.sram_bytes || end + e->topo.reserved_bytes > e->topo.sram_bytes) {
-        /* Keep counting so the error can say how much the program wanted,
-         * but hand out nothing past the block. */
-        p->sram_used = end > UINT32_MAX ? UINT32_MAX : (uint32_t)end;
-        return wse__engine_scratch(e, bytes);
-    }
-    p->sram_used = (uint32_t)end;
-    return wse__engine_sram(e, pe->idx) + off;
+    if (pe->halo)               /* routes are all we want from it */
+        return wse__sram_halo_alloc(pe->e, &pe->halo_used, bytes);
+    return wse__sram_alloc(pe->e, pe->idx, bytes);
 }
 
 void pe_route(wse_pe *pe, int color, unsigned rx, unsigned tx)
 {
     if (not_in_setup(pe, "pe_route") || bad_color(pe, color, "pe_route"))
         return;
-    const unsigned all = WSE_N | WSE_E | WSE_S | WSE_W | WSE_RAMP;
-    if (!rx || !tx || (rx & ~all) || (tx & ~all)) {
-        wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM,
-                         "pe_route color %d: rx 0x%x / tx 0x%x must be non-empty sets of N, E, S, W, RAMP",
-                         color, rx, tx);
-        return;
-    }
-    if ((rx & WSE_RAMP) && (tx & WSE_RAMP)) {
-        wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM,
-                         "pe_route color %d: RAMP cannot be in both rx and tx", color);
-        return;
-    }
-    wse__engine_route_add(pe->e, pe->idx, color, rx, tx);
+    wse__router_declare(pe->e, pe->idx, color, rx, tx);
 }
 
 void pe_bind_data_task(wse_pe *pe, int color)
@@ -101,8 +86,8 @@ void pe_bind_data_task(wse_pe *pe, int color)
         return;
     wse_pestate *p = &pe->e->pe[pe->idx];
     if ((p->local_tasks >> color) & 1) {
-        wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM,
-                         "task %d is already bound as a local task", color);
+        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
+                      "task %d is already bound as a local task", color);
         return;
     }
     p->data_tasks |= 1ull << color;
@@ -114,8 +99,8 @@ void pe_bind_local_task(wse_pe *pe, int task)
         return;
     wse_pestate *p = &pe->e->pe[pe->idx];
     if ((p->data_tasks >> task) & 1) {
-        wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM,
-                         "task %d is already bound as a data task", task);
+        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
+                      "task %d is already bound as a data task", task);
         return;
     }
     p->local_tasks |= 1ull << task;
@@ -130,7 +115,7 @@ static int unbound(wse_pe *pe, int task, const char *what)
     const wse_pestate *p = &pe->e->pe[pe->idx];
     if (((p->local_tasks | p->data_tasks) >> task) & 1)
         return 0;
-    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "%s: task %d is not bound", what, task);
+    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: task %d is not bound", what, task);
     return 1;
 }
 
@@ -139,7 +124,7 @@ void pe_activate(wse_pe *pe, int task)
     if (pe->halo || unbound(pe, task, "pe_activate"))
         return;
     pe->e->pe[pe->idx].active |= 1ull << task;
-    wse__engine_wake(pe->e, pe->idx, pe->now + pe->charged);
+    sched_wake(pe->e, pe->idx, pe->now + pe->charged);
 }
 
 void pe_block(wse_pe *pe, int task)
@@ -154,7 +139,7 @@ void pe_unblock(wse_pe *pe, int task)
     if (pe->halo || unbound(pe, task, "pe_unblock"))
         return;
     pe->e->pe[pe->idx].blocked &= ~(1ull << task);
-    wse__engine_wake(pe->e, pe->idx, pe->now + pe->charged);
+    sched_wake(pe->e, pe->idx, pe->now + pe->charged);
 }
 
 void pe_finish(wse_pe *pe)
@@ -175,7 +160,7 @@ void pe_fail(wse_pe *pe, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    wse__engine_fail(pe->e, pe->idx, WSE_EPROGRAM, "program '%s': %s", pe->e->prog->name, msg);
+    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "program '%s': %s", pe->e->prog->name, msg);
 }
 
 /* ------------------------------------------------------------ costs */
@@ -292,52 +277,52 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
 {
     wse_engine *e = pe->e;
     if (pe->in_setup) {
-        wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
-                         "%s is not allowed in setup: activate a task that issues it", what);
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                      "%s is not allowed in setup: activate a task that issues it", what);
         return;
     }
     if (bad_color(pe, color, what) || (on_done != WSE_NO_TASK && unbound(pe, on_done, what)))
         return;
-    if (n <= 0 || n > 65535 || stride < -32768 || stride > 32767) {
-        wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
-                         "%s: length %d must be in 1..65535 and stride %d in -32768..32767",
-                         what, n, stride);
+    if (n <= 0 || n > WSE_MAX_OP_LENGTH || stride < WSE_MIN_OP_STRIDE || stride > WSE_MAX_OP_STRIDE) {
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                      "%s: length %d must be in 1..%d and stride %d in %d..%d",
+                      what, n, WSE_MAX_OP_LENGTH, stride, WSE_MIN_OP_STRIDE, WSE_MAX_OP_STRIDE);
         return;
     }
     uint32_t queue = WSE_NONE;
     if (kind == OP_FABIN) {
-        unsigned nq = wse__engine_ce_queues(e, pe->idx, color, &queue);
+        unsigned nq = wse__router_ce_queues(e, pe->idx, color, &queue);
         if (nq == 0) {
-            wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
-                             "%s: no route delivers color %d to the CE (tx RAMP)", what, color);
+            wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                          "%s: no route delivers color %d to the CE (tx RAMP)", what, color);
             return;
         }
         if (nq == 1)
             flags |= OPF_ONE_QUEUE;
     } else {
-        queue = wse__engine_ramp_queue(e, pe->idx, color);
+        queue = wse__router_ramp_queue(e, pe->idx, color);
         if (queue == WSE_NONE) {
-            wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
-                             "%s: color %d has no route with RAMP in rx", what, color);
+            wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                          "%s: color %d has no route with RAMP in rx", what, color);
             return;
         }
     }
     uint32_t addr = word;
     if (mem) {
-        const uint8_t *base = wse__engine_sram(e, pe->idx);
+        const uint8_t *base = sram_base(e, pe->idx);
         const uint8_t *m = mem;
         uint64_t used = e->pe[pe->idx].sram_used;
         int64_t first = m - base, last = first + (int64_t)(n - 1) * stride * 4;
         if (first < 0 || last < 0 || (uint64_t)first + 4 > used || (uint64_t)last + 4 > used) {
-            wse__engine_fail(e, pe->idx, WSE_EPROGRAM,
-                             "%s: %d words with stride %d are not inside this PE's SRAM", what, n, stride);
+            wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                          "%s: %d words with stride %d are not inside this PE's SRAM", what, n, stride);
             return;
         }
         addr = (uint32_t)first;
     }
-    wse_op *op = wse__engine_op_push(e, pe->idx);
+    wse_op *op = wse__ce_op_push(e, pe->idx);
     if (!op) {
-        wse__engine_fail(e, pe->idx, WSE_ENOMEM, "%s: too many fabric operations in progress", what);
+        wse__fault_pe(e, pe->idx, WSE_ENOMEM, "%s: too many fabric operations in progress", what);
         return;
     }
     pe->charged += (uint64_t)e->topo.fabric_startup_cycles;
@@ -355,7 +340,7 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
     op->color = (uint8_t)color;
     if (!(flags & WSE_ASYNC))
         e->pe[pe->idx].flags |= PE_SYNC_WAIT;
-    wse__engine_wake(e, pe->idx, start);
+    sched_wake(e, pe->idx, start);
 }
 
 void pe_fabout(wse_pe *pe, int color, const void *src, int n, int stride,

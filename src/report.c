@@ -38,10 +38,10 @@ void wse_report_print(const wse_report *r, FILE *f)
     fprintf(f, "  wavelets         %" PRIu64 " sent, %" PRIu64 " received, %" PRIu64 " hops\n",
             s->wavelets_sent, s->wavelets_received, s->hops);
     fprintf(f, "  link utilisation mean %.4f, max %.4f (PE (%d,%d) port %s)\n", r->link_util_mean,
-            r->link_util_max, s->link_max_x, s->link_max_y, port_names[s->link_max_port & 3]);
+            r->link_util_max, s->link.x, s->link.y, port_names[s->link.port & 3]);
     fprintf(f, "  PE busy          %.4f of PE-cycles, %" PRIu64 " tasks\n", r->busy_fraction, s->tasks_run);
-    fprintf(f, "  SRAM high-water  %u of %u bytes (PE (%d,%d))\n", s->sram_max, r->sram_bytes,
-            s->sram_max_x, s->sram_max_y);
+    fprintf(f, "  SRAM high-water  %u of %u bytes (PE (%d,%d))\n", (unsigned)s->sram.value, r->sram_bytes,
+            s->sram.x, s->sram.y);
     si(a, sizeof a, r->energy_j, "J");
     fprintf(f, "  energy           %s (compute %.3g, fabric %.3g, SRAM %.3g, static %.3g J)\n", a,
             r->energy_compute_j, r->energy_fabric_j, r->energy_sram_j, r->energy_static_j);
@@ -79,19 +79,19 @@ static void json_machine(wse_json *j, const wse_report *r)
     wse_json_object_begin(j, "link_utilisation");
     wse_json_num(j, "mean", r->link_util_mean);
     wse_json_num(j, "max", r->link_util_max);
-    wse_json_int(j, "max_x", s->link_max_x);
-    wse_json_int(j, "max_y", s->link_max_y);
-    wse_json_str(j, "max_port", port_names[s->link_max_port & 3]);
+    wse_json_int(j, "max_x", s->link.x);
+    wse_json_int(j, "max_y", s->link.y);
+    wse_json_str(j, "max_port", port_names[s->link.port & 3]);
     wse_json_object_end(j);
     wse_json_num(j, "pe_busy_fraction", r->busy_fraction);
     wse_json_uint(j, "late_wavelets", s->late_wavelets);
     wse_json_uint(j, "late_cycles", s->late_cycles);
     wse_json_uint(j, "tasks_run", s->tasks_run);
     wse_json_object_begin(j, "sram");
-    wse_json_uint(j, "high_water_bytes", s->sram_max);
+    wse_json_uint(j, "high_water_bytes", s->sram.value);
     wse_json_uint(j, "budget_bytes", r->sram_bytes);
-    wse_json_int(j, "x", s->sram_max_x);
-    wse_json_int(j, "y", s->sram_max_y);
+    wse_json_int(j, "x", s->sram.x);
+    wse_json_int(j, "y", s->sram.y);
     wse_json_object_end(j);
     wse_json_object_begin(j, "energy_j");
     wse_json_num(j, "total", r->energy_j);

@@ -341,8 +341,8 @@ static int verify(run_ctx *c, wse_error *err)
                 : wse_hostio_alloc(c->prog, c->params, w, h, a, &ref[a], err);
         arrays[a] = ref[a].data;
     }
-    if (!rc)
-        rc = c->prog->reference(c->params, w, h, arrays, err);
+    if (!rc && (rc = c->prog->host.reference(c->params, w, h, arrays)) != 0)
+        wse_error_set(err, rc, NULL, 0, 0, "%s reference: %s", c->prog->name, wse_strerror(rc));
     rep->max_abs_err = 0.0;
     for (int a = 0; a < c->prog->n_arrays && !rc; a++) {
         const wse_array_spec *spec = &c->prog->arrays[a];
@@ -359,7 +359,7 @@ static int verify(run_ctx *c, wse_error *err)
         wse_host_array_free(&ref[a]);
     if (rc)
         return rc;
-    rep->tolerance = c->prog->tolerance(c->params, w, h);
+    rep->tolerance = c->prog->host.tolerance(c->params, w, h);
     rep->verify = rep->max_abs_err <= rep->tolerance;
     return 0;
 }
@@ -374,11 +374,11 @@ static void derive(run_ctx *c)
     rep->clock_hz = t->clock_hz;
     rep->sram_bytes = t->sram_bytes;
     rep->wafer_time_s = cyc / t->clock_hz;
-    rep->useful_flops = c->prog->useful_flops(c->params, r.width, r.height);
+    rep->useful_flops = c->prog->host.useful_flops(c->params, r.width, r.height);
     rep->useful_flops_per_s = rep->wafer_time_s > 0 ? rep->useful_flops / rep->wafer_time_s : 0;
     double links = 2.0 * ((double)(r.width - 1) * r.height + (double)r.width * (r.height - 1));
     rep->link_util_mean = links > 0 && cyc > 0 ? (double)s->hops / (links * cyc) : 0;
-    rep->link_util_max = cyc > 0 ? (double)s->link_max / cyc : 0;
+    rep->link_util_max = cyc > 0 ? (double)s->link.value / cyc : 0;
     rep->busy_fraction = pes > 0 && cyc > 0 ? (double)s->busy_cycles / (pes * cyc) : 0;
     rep->energy_compute_j = (double)s->flops * t->pj_per_flop * 1e-12;
     rep->energy_fabric_j = (double)s->hops * t->pj_per_hop * 1e-12;

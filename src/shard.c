@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 #include <pthread.h>
+#include "clock_int.h"
+#include "window_int.h"
 #include "wse/shard.h"
 #include "wse/threads.h"
 
@@ -66,13 +68,6 @@ struct wse_sim {
 };
 
 static const int sdx[4] = { 0, 1, 0, -1 }, sdy[4] = { -1, 0, 1, 0 };
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------ the grid */
 
@@ -231,7 +226,7 @@ static int alloc_buffers(wse_sim *s)
             int nb = neighbour_shard(&s->g, s->sid[k], d);
             if (nb < 0 || local_of(s, nb) >= 0)
                 continue;
-            uint32_t cap = wse_engine_outbox_max(s->eng[k], d, s->window);
+            uint32_t cap = wse__halo_outbox_max(s->eng[k], d, s->window);
             s->rcap[k * 4 + d] = cap;
             s->rb[k * 4 + d] = malloc((cap ? cap : 1) * sizeof(wse_event));
             if (!s->rb[k * 4 + d])
@@ -242,9 +237,9 @@ static int alloc_buffers(wse_sim *s)
 
 static int advance_one(wse_sim *s, int k, wse_error *err)
 {
-    double t0 = wall();
-    int rc = wse_engine_advance(s->eng[k], s->end, err);
-    s->busy_s[k] += wall() - t0;
+    double t0 = clock_seconds();
+    int rc = wse__engine_advance(s->eng[k], s->end, err);
+    s->busy_s[k] += clock_seconds() - t0;
     return rc;
 }
 
@@ -264,7 +259,7 @@ static int run_phase(wse_sim *s, int k, wse_error *err)
     case PH_ADVANCE:
         /* every shard applied the last window's events (the barrier that
          * ended PH_APPLY): this shard's outbox can be reused */
-        wse_engine_outbox_clear(s->eng[k]);
+        wse__halo_outbox_clear(s->eng[k]);
         return advance_one(s, k, err);
     case PH_APPLY: return apply_one(s, k, err);
     default: return 0;
@@ -455,7 +450,7 @@ static int exchange_remote(wse_sim *s, wse_error *err)
             MPI_Irecv(s->rb[k * 4 + d], (int)(s->rcap[k * 4 + d] * sizeof(wse_event)), MPI_BYTE,
                       owner, s->sid[k] * 4 + d, s->comm, &req[nr++]);
             uint32_t cnt;
-            const wse_event *ev = wse_engine_outbox(s->eng[k], d, &cnt);
+            const wse_event *ev = wse__halo_outbox(s->eng[k], d, &cnt);
             MPI_Isend(ev, (int)(cnt * sizeof(wse_event)), MPI_BYTE, owner, nb * 4 + (d + 2) % 4,
                       s->comm, &req[nr++]);
             s->halo_bytes += cnt * sizeof(wse_event);
@@ -493,12 +488,12 @@ static int apply_one(wse_sim *s, int k, wse_error *err)
         uint32_t cnt;
         const wse_event *ev;
         if (lk >= 0) {
-            ev = wse_engine_outbox(s->eng[lk], (d + 2) % 4, &cnt);
+            ev = wse__halo_outbox(s->eng[lk], (d + 2) % 4, &cnt);
         } else {
             ev = s->rb[k * 4 + d];
             cnt = s->rn[k * 4 + d];
         }
-        rc = wse_engine_apply(s->eng[k], d, ev, cnt, err);
+        rc = wse__halo_apply(s->eng[k], d, ev, cnt, err);
     }
     return rc;
 }
@@ -507,7 +502,7 @@ static uint64_t local_next(const wse_sim *s)
 {
     uint64_t t = UINT64_MAX;
     for (int k = 0; k < s->nlocal; k++) {
-        uint64_t n = wse_engine_next(s->eng[k]);
+        uint64_t n = wse__engine_next(s->eng[k]);
         if (n < t)
             t = n;
     }
@@ -537,7 +532,7 @@ static uint64_t global_unfinished(wse_sim *s)
 {
     unsigned long long mine = 0, all = 0;
     for (int k = 0; k < s->nlocal; k++)
-        mine += wse_engine_unfinished(s->eng[k]);
+        mine += wse__engine_unfinished(s->eng[k]);
     MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
     return all;
 }
@@ -546,8 +541,8 @@ static uint64_t global_last_active(wse_sim *s)
 {
     unsigned long long mine = 0, all = 0;
     for (int k = 0; k < s->nlocal; k++)
-        if (wse_engine_last_active(s->eng[k]) > mine)
-            mine = wse_engine_last_active(s->eng[k]);
+        if (wse__engine_last_active(s->eng[k]) > mine)
+            mine = wse__engine_last_active(s->eng[k]);
     MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, s->comm);
     return all;
 }
@@ -567,7 +562,7 @@ static int deadlock(wse_sim *s, uint64_t unfinished, uint64_t cycle, wse_error *
     wse_stuck *all = calloc((size_t)s->size * 3, sizeof *all);
     int n = 0;
     for (int k = 0; c && k < s->nlocal; k++)
-        n += wse_engine_stuck(s->eng[k], 3, c + n);
+        n += wse__engine_stuck(s->eng[k], 3, c + n);
     if (c)
         qsort(c, (size_t)n, sizeof *c, stuck_cmp);
     for (int i = 0; i < 3; i++) {
@@ -586,7 +581,7 @@ static int deadlock(wse_sim *s, uint64_t unfinished, uint64_t cycle, wse_error *
     wse_error e;
     wse_error_clear(&e);
     uint64_t npe = (uint64_t)s->region.width * (uint64_t)s->region.height;
-    wse_deadlock_message(&e, cycle, unfinished, npe, all ? all : mine, m);
+    wse__fault_deadlock(&e, cycle, unfinished, npe, all ? all : mine, m);
     *err = e;
     free(c);
     free(all);
@@ -595,7 +590,7 @@ static int deadlock(wse_sim *s, uint64_t unfinished, uint64_t cycle, wse_error *
 
 int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
 {
-    double last = wall();
+    double last = clock_seconds();
     uint64_t next = local_next(s);
     int rc = agree_next(s, 0, &next, err);
     while (!rc && next != UINT64_MAX) {
@@ -614,8 +609,8 @@ int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
             rc = par(s, PH_APPLY, err);
         next = rc ? UINT64_MAX : local_next(s);
         rc = agree_next(s, rc, &next, err);
-        if (s->progress && s->rank == 0 && wall() - last >= s->progress_s) {
-            last = wall();
+        if (s->progress && s->rank == 0 && clock_seconds() - last >= s->progress_s) {
+            last = clock_seconds();
             s->progress(end, s->progress_arg);
         }
     }
@@ -629,83 +624,78 @@ int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
 
 /* ------------------------------------------------------------ statistics */
 
-/* A maximum with its place, compared by value, then global PE index, then
- * port: the same winner for every decomposition. */
-typedef struct best { unsigned long long v, idx, port; } best;
+/* A peak as it travels between ranks: value, global PE index, port. */
+typedef struct peak_msg { unsigned long long v, idx, port; } peak_msg;
 
-static int better(const best *a, const best *b)
+/* The best of every rank's peak, the same on every rank. */
+static wse_peak peak_all(wse_sim *s, wse_peak mine)
 {
-    if (a->v != b->v)
-        return a->v > b->v;
-    if (a->idx != b->idx)
-        return a->idx < b->idx;
-    return a->port < b->port;
-}
-
-static best best_all(wse_sim *s, best mine)
-{
-    best *all = calloc((size_t)s->size, sizeof *all);
-    best r = mine;
+    uint64_t W = (uint64_t)s->region.width;
+    peak_msg m = { mine.value, (uint64_t)mine.y * W + (uint64_t)mine.x, (unsigned long long)mine.port };
+    peak_msg *all = calloc((size_t)s->size, sizeof *all);
     if (!all)
-        return r;
-    MPI_Allgather(&mine, 3, MPI_UNSIGNED_LONG_LONG, all, 3, MPI_UNSIGNED_LONG_LONG, s->comm);
-    for (int i = 0; i < s->size; i++)
-        if (better(&all[i], &r))
+        return mine;
+    MPI_Allgather(&m, 3, MPI_UNSIGNED_LONG_LONG, all, 3, MPI_UNSIGNED_LONG_LONG, s->comm);
+    peak_msg r = { 0, ULLONG_MAX, 0 };
+    for (int i = 0; i < s->size; i++) {
+        wse_peak a = { all[i].v, 0, 0, (int)all[i].port }, b = { r.v, 0, 0, (int)r.port };
+        if (wse_peak_better(&a, all[i].idx, &b, r.idx))
             r = all[i];
+    }
     free(all);
-    return r;
+    wse_peak out = { r.v, (int)(r.idx % W), (int)(r.idx / W), (int)r.port };
+    return out;
 }
+
+enum {
+#define WSE_STAT_INDEX_(f, reduce, group, exact, key, doc) STAT_##f,
+    WSE_STATS(WSE_STAT_INDEX_)
+#undef WSE_STAT_INDEX_
+    STAT_COUNT
+};
 
 void wse_sim_stats(wse_sim *s, wse_engine_stats *st)
 {
     /* one pass over each engine's PEs; sums and maxima reduced over ranks */
-    unsigned long long sum[11] = { 0 }, tot[11], mx[2] = { 0, 0 }, gmx[2];
-    best link = { 0, ULLONG_MAX, 0 }, sram = { 0, ULLONG_MAX, 0 };
+    unsigned long long sum[STAT_COUNT] = { 0 }, mx[STAT_COUNT] = { 0 };
+    unsigned long long gsum[STAT_COUNT], gmx[STAT_COUNT];
     uint64_t W = (uint64_t)s->region.width;
+    wse_engine_stats best;
+    memset(&best, 0, sizeof best);
+    uint64_t best_idx[2] = { UINT64_MAX, UINT64_MAX };
     for (int k = 0; k < s->nlocal; k++) {
         wse_engine_stats e;
         wse_engine_stats_get(s->eng[k], &e);
-        uint64_t v[11] = { e.pes, e.tasks_run, e.wavelets_sent, e.wavelets_received, e.hops,
-                           e.busy_cycles, e.flops, e.sram_bytes_moved, e.late_wavelets, e.late_cycles,
-                           e.pe_visits };
-        for (int i = 0; i < 11; i++)
-            sum[i] += v[i];
-        uint64_t last = wse_engine_last_active(s->eng[k]);
-        mx[0] = last > mx[0] ? last : mx[0];
-        mx[1] = e.cycles_stepped > mx[1] ? e.cycles_stepped : mx[1];
-        best l = { e.link_max, (uint64_t)e.link_max_y * W + (uint64_t)e.link_max_x,
-                   (unsigned long long)e.link_max_port };
-        best m = { e.sram_max, (uint64_t)e.sram_max_y * W + (uint64_t)e.sram_max_x, 0 };
-        if (better(&l, &link))
-            link = l;
-        if (better(&m, &sram))
-            sram = m;
+#define WSE_STAT_LOCAL_(f, reduce, group, exact, key, doc) \
+        sum[STAT_##f] += e.f;                               \
+        mx[STAT_##f] = e.f > mx[STAT_##f] ? e.f : mx[STAT_##f];
+        WSE_STATS(WSE_STAT_LOCAL_)
+#undef WSE_STAT_LOCAL_
+        int p = 0;
+#define WSE_PEAK_LOCAL_(f, doc)                                                   \
+        {                                                                         \
+            uint64_t idx = (uint64_t)e.f.y * W + (uint64_t)e.f.x;                 \
+            if (wse_peak_better(&e.f, idx, &best.f, best_idx[p])) {               \
+                best.f = e.f;                                                     \
+                best_idx[p] = idx;                                                \
+            }                                                                     \
+            p++;                                                                  \
+        }
+        WSE_STATS_PEAKS(WSE_PEAK_LOCAL_)
+#undef WSE_PEAK_LOCAL_
     }
-    MPI_Allreduce(sum, tot, 11, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
-    MPI_Allreduce(mx, gmx, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, s->comm);
-    link = best_all(s, link);
-    sram = best_all(s, sram);
+    MPI_Allreduce(sum, gsum, STAT_COUNT, MPI_UNSIGNED_LONG_LONG, MPI_SUM, s->comm);
+    MPI_Allreduce(mx, gmx, STAT_COUNT, MPI_UNSIGNED_LONG_LONG, MPI_MAX, s->comm);
     memset(st, 0, sizeof *st);
-    st->pes = tot[0];
-    st->tasks_run = tot[1];
-    st->wavelets_sent = tot[2];
-    st->wavelets_received = tot[3];
-    st->hops = tot[4];
-    st->busy_cycles = tot[5];
-    st->flops = tot[6];
-    st->sram_bytes_moved = tot[7];
-    st->late_wavelets = tot[8];
-    st->late_cycles = tot[9];
-    st->link_max = link.v;
-    st->link_max_x = (int)(link.idx % W);
-    st->link_max_y = (int)(link.idx / W);
-    st->link_max_port = (int)link.port;
-    st->sram_max = (uint32_t)sram.v;
-    st->sram_max_x = (int)(sram.idx % W);
-    st->sram_max_y = (int)(sram.idx / W);
-    st->pe_visits = tot[10];
-    st->cycles = gmx[0];
-    st->cycles_stepped = gmx[1];
+#define PICK_SUM(sum, max) (sum)
+#define PICK_MAX(sum, max) (max)
+#define WSE_STAT_GLOBAL_(f, reduce, group, exact, key, doc) \
+    st->f = PICK_##reduce(gsum[STAT_##f], gmx[STAT_##f]);
+    WSE_STATS(WSE_STAT_GLOBAL_)
+#undef WSE_STAT_GLOBAL_
+#define WSE_PEAK_GLOBAL_(f, doc) st->f = peak_all(s, best.f);
+    WSE_STATS_PEAKS(WSE_PEAK_GLOBAL_)
+#undef WSE_PEAK_GLOBAL_
 }
 
 void wse_sim_halo(wse_sim *s, uint64_t *bytes, uint64_t *messages)

@@ -42,9 +42,8 @@ void harness_load_job(const char *name, const wse_program *prog, wse_job *job,
  * makes a 745,500-PE setup take minutes); they run in the normal build. */
 int harness_quick(void);
 
-/* CUnit assertions that two runs' statistics are identical: cycles, every
- * counter, the busiest link and SRAM high-water mark with their places,
- * and the PE visits. */
+/* CUnit assertions that two runs' statistics are identical: every counter
+ * wse/stats.h marks exact, and every peak with its place. */
 void harness_same_stats(const wse_engine_stats *a, const wse_engine_stats *b);
 
 /* CUnit assertions that two outcomes are identical (only the error for

@@ -3,6 +3,7 @@
  * counts down `remaining`; at zero the PE finishes.  Scenarios configure
  * routes and roles per PE, so engine tests read like timing diagrams.
  */
+#include <stddef.h>
 #include <string.h>
 #include "wse/pe.h"
 #include "probe.h"
@@ -119,14 +120,13 @@ static const wse_array_spec probe_arrays[] = {
 };
 
 const wse_program probe_program = {
+    .api_version = WSE_API_VERSION,
     .name = "probe",
     .summary = "test probe",
     .params_size = sizeof(probe_params),
     .arrays = probe_arrays,
     .n_arrays = 1,
-    .state_size = sizeof(probe_pe),
-    .setup = probe_setup,
-    .task = probe_task,
+    .device = { .state_size = sizeof(probe_pe), .setup = probe_setup, .task = probe_task },
 };
 
 wse_topology probe_topology(int width, int height, int depth, int latency)
@@ -162,4 +162,12 @@ wse_engine *probe_run(const wse_topology *t, int width, int height,
     if (*rc == 0)
         *rc = wse_engine_run(e, 1000000, err);
     return e;
+}
+
+probe_state *probe_at(wse_engine *e, int x, int y)
+{
+    wse_array_block b;
+    if (wse_engine_block(e, 0, x, y, &b) != 0)
+        return NULL;
+    return (probe_state *)(void *)((uint8_t *)b.ptr - offsetof(probe_state, log_n));
 }

@@ -47,6 +47,10 @@ wse_topology probe_topology(int width, int height, int depth, int latency);
 wse_engine *probe_run(const wse_topology *t, int width, int height,
                       const probe_params *p, int *rc, wse_error *err);
 
+/* The probe state of PE (x, y) of e (through the "log_n" array's block),
+ * or NULL if e does not own that PE. */
+probe_state *probe_at(wse_engine *e, int x, int y);
+
 /* Record an event in the PE's log, with the cycle the current task
  * started. */
 void probe_log(wse_pe *pe, probe_state *s, uint32_t value);

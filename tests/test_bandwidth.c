@@ -79,7 +79,7 @@ static bw_run bw_go(const wse_topology *t, const bw_params *p, int w, int h, int
                                   wse_host_array_count(&r.out[a]) * wse_dtype_size(r.out[a].dtype));
             refs[a] = r.ref[a].data;
         }
-        CU_ASSERT_EQUAL(prog->reference(p, w, h, refs, &err), 0);
+        CU_ASSERT_EQUAL(prog->host.reference(p, w, h, refs), 0);
     }
     wse_sim_destroy(s);
     wse_grid_free(&g);
@@ -301,7 +301,7 @@ static void test_bw_wse2_loads(void)
         wse_engine_stats st;
         wse_engine_stats_get(e, &st);
         CU_ASSERT_EQUAL(st.pes, (uint64_t)750 * 994);
-        CU_ASSERT(st.sram_max > 2048 && st.sram_max <= 48 * 1024);
+        CU_ASSERT(st.sram.value > 2048 && st.sram.value <= 48 * 1024);
         wse_engine_destroy(e);
     }
 }

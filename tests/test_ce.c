@@ -44,7 +44,7 @@ static void test_priority_and_vector_cost(void)
     int rc;
     wse_engine *e = run1(1, 1, prio_scenario, 0, 0, &rc, &err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    probe_state *s = wse_engine_state(e, 0, 0);
+    probe_state *s = probe_at(e, 0, 0);
     CU_ASSERT_EQUAL_FATAL(s->log_n, 3u);
     CU_ASSERT_EQUAL(s->log_value[0], 3u);
     CU_ASSERT_EQUAL(s->log_value[1], 5u);
@@ -67,7 +67,7 @@ static void test_blocked_task_waits(void)
     int rc;
     wse_engine *e = run1(1, 1, prio_scenario, 0, 1, &rc, &err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    probe_state *s = wse_engine_state(e, 0, 0);
+    probe_state *s = probe_at(e, 0, 0);
     CU_ASSERT_EQUAL_FATAL(s->log_n, 3u);
     CU_ASSERT_EQUAL(s->log_value[0], 5u);      /* 3 is blocked */
     CU_ASSERT_EQUAL(s->log_value[1], 3u);      /* unblocked by 5, beats 7 */
@@ -105,7 +105,7 @@ static void check_source_log(int flags, uint64_t second, uint64_t done)
     int rc;
     wse_engine *e = run1(2, 1, sync_scenario, n, flags, &rc, &err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    probe_state *s = wse_engine_state(e, 0, 0);
+    probe_state *s = probe_at(e, 0, 0);
     CU_ASSERT_EQUAL_FATAL(s->log_n, 3u);
     CU_ASSERT_EQUAL(s->log_value[0], (uint32_t)PROBE_T_START);
     CU_ASSERT_EQUAL(s->log_cycle[0], 0u);
@@ -146,14 +146,14 @@ static void test_sram_budget(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "PE (1,2): program 'probe' needs "));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "but a PE has 49152"));
     /* exactly the budget is fine */
-    size_t state = (probe_program.state_size + 15) & ~(size_t)15;
+    size_t state = (probe_program.device.state_size + 15) & ~(size_t)15;
     e = run1(2, 3, hog_scenario, 0, (int)(48 * 1024 - state), &rc, &err);
     CU_ASSERT_EQUAL(rc, 0);
     wse_engine_stats st;
     wse_engine_stats_get(e, &st);
-    CU_ASSERT_EQUAL(st.sram_max, 48u * 1024u);
-    CU_ASSERT_EQUAL(st.sram_max_x, 1);
-    CU_ASSERT_EQUAL(st.sram_max_y, 2);
+    CU_ASSERT_EQUAL(st.sram.value, 48u * 1024u);
+    CU_ASSERT_EQUAL(st.sram.x, 1);
+    CU_ASSERT_EQUAL(st.sram.y, 2);
     wse_engine_destroy(e);
 }
 
@@ -200,7 +200,7 @@ static void vmax2_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
     (void)p;
     float a[4] = { 1.0f, -2.0f, 3.5f, 0.0f }, b[4] = { 0.5f, 7.0f, 3.5f, -1.0f };
     pe_vmax2_f32(pe, s->vec, a, b, 4);      /* in setup: no cycles to charge */
-    s->log_value[0] = (uint32_t)pe_topology(pe)->queue_depth;
+    s->log_value[0] = (uint32_t)pe_machine(pe)->queue_depth;
 }
 
 static void test_vmax2_and_topology(void)
@@ -209,7 +209,7 @@ static void test_vmax2_and_topology(void)
     int rc;
     wse_engine *e = run1(1, 1, vmax2_scenario, 0, 0, &rc, &err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    probe_state *s = wse_engine_state(e, 0, 0);
+    probe_state *s = probe_at(e, 0, 0);
     CU_ASSERT_EQUAL(s->vec[0], 1.0f);
     CU_ASSERT_EQUAL(s->vec[1], 7.0f);
     CU_ASSERT_EQUAL(s->vec[2], 3.5f);

@@ -34,7 +34,7 @@ static void line_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
 
 static probe_state *state_at(wse_engine *e, int x, int y)
 {
-    return (probe_state *)wse_engine_state(e, x, y);
+    return probe_at(e, x, y);
 }
 
 /* Word i must reach the last PE at first + period * (i / burst) + i % burst. */
@@ -60,7 +60,7 @@ static void run_line(int width, int depth, int latency, int n, int charge,
     CU_ASSERT_EQUAL(st.hops, (uint64_t)n * (uint64_t)(width - 1));
     CU_ASSERT_EQUAL(st.wavelets_sent, (uint64_t)n);
     CU_ASSERT_EQUAL(st.wavelets_received, (uint64_t)n);
-    CU_ASSERT_EQUAL(st.link_max, (uint64_t)n);
+    CU_ASSERT_EQUAL(st.link.value, (uint64_t)n);
     wse_engine_destroy(e);
 }
 
@@ -188,10 +188,10 @@ static void test_link_contention(void)
     wse_engine_stats st;
     wse_engine_stats_get(e, &st);
     CU_ASSERT_EQUAL(st.hops, 4u * n);
-    CU_ASSERT_EQUAL(st.link_max, 2u * n);
-    CU_ASSERT_EQUAL(st.link_max_x, 1);
-    CU_ASSERT_EQUAL(st.link_max_y, 0);
-    CU_ASSERT_EQUAL(st.link_max_port, WSE_PORT_E);
+    CU_ASSERT_EQUAL(st.link.value, 2u * n);
+    CU_ASSERT_EQUAL(st.link.x, 1);
+    CU_ASSERT_EQUAL(st.link.y, 0);
+    CU_ASSERT_EQUAL(st.link.port, WSE_PORT_E);
     wse_engine_destroy(e);
 }
 

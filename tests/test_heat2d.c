@@ -40,7 +40,7 @@ static void heat_vs_reference(int w, int h, int tw, int th, int steps, int depth
     CU_ASSERT_EQUAL_FATAL(wse_hostio_gather(e, 1, &u, &err), 0);
     CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, 1, &ref, &err), 0);
     void *arrays[2] = { u0.data, ref.data };
-    CU_ASSERT_EQUAL_FATAL(prog->reference(&p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(prog->host.reference(&p, w, h, arrays), 0);
     uint64_t n = wse_host_array_count(&u);
     CU_ASSERT_EQUAL(n, (uint64_t)w * tw * h * th);
     CU_ASSERT_EQUAL(memcmp(u.data, ref.data, n * sizeof(float)), 0);

@@ -50,7 +50,7 @@ static void life_vs_reference(int w, int h, int tw, int th, int steps, int depth
     CU_ASSERT_EQUAL_FATAL(wse_hostio_gather(e, 1, &c, &err), 0);
     CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(prog, &p, w, h, 1, &ref, &err), 0);
     void *arrays[2] = { c0.data, ref.data };
-    CU_ASSERT_EQUAL_FATAL(prog->reference(&p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(prog->host.reference(&p, w, h, arrays), 0);
     uint64_t n = wse_host_array_count(&c);
     CU_ASSERT_EQUAL(n, (uint64_t)w * tw * h * th);
     CU_ASSERT_EQUAL(memcmp(c.data, ref.data, n), 0);
@@ -214,7 +214,7 @@ static void test_life_wse2_loads(void)
     wse_engine_stats st;
     wse_engine_stats_get(e, &st);
     CU_ASSERT_EQUAL(st.pes, (uint64_t)750 * 994);
-    CU_ASSERT(st.sram_max > 2 * 18 * 18 + 2048 && st.sram_max <= 48 * 1024);
+    CU_ASSERT(st.sram.value > 2 * 18 * 18 + 2048 && st.sram.value <= 48 * 1024);
     wse_engine_destroy(e);
 }
 
@@ -244,7 +244,7 @@ static life_outcome life_job_run(life_job *j, int gx, int gy)
     wse_error err;
     CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(&wse_program_life, &j->p, w, h, 1, &ref, &err), 0);
     void *arrays[2] = { o.in.data, ref.data };
-    CU_ASSERT_EQUAL_FATAL(wse_program_life.reference(&j->p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_program_life.host.reference(&j->p, w, h, arrays), 0);
     CU_ASSERT_EQUAL(memcmp(o.out.data, ref.data, wse_host_array_count(&ref)), 0);
     wse_host_array_free(&ref);
     return o;

@@ -129,7 +129,7 @@ static void test_backpressure_across_ranks(void)
     CU_ASSERT_EQUAL(wse_sim_run(s, 100000, &err), 0);
     int checked = 0, all = 0;
     for (int k = 0; k < wse_sim_nlocal(s); k++) {
-        probe_state *st = wse_engine_state(wse_sim_local(s, k), 5, 0);
+        probe_state *st = probe_at(wse_sim_local(s, k), 5, 0);
         if (!st)
             continue;
         checked = 1;

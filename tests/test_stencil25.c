@@ -97,7 +97,7 @@ static void s25_check(int w, int h, const s25_params *p, int with_p0, int depth,
     CU_ASSERT_EQUAL_FATAL(wse_hostio_gather(e, 2, &out, &err), 0);
     CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(s25, p, w, h, 2, &ref, &err), 0);
     void *arrays[3] = { vel.data, p0.data, ref.data };
-    CU_ASSERT_EQUAL_FATAL(s25->reference(p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(s25->host.reference(p, w, h, arrays), 0);
     uint64_t n = wse_host_array_count(&out);
     CU_ASSERT_EQUAL(out.ndim, 3);
     CU_ASSERT_EQUAL(n, (uint64_t)w * h * (uint64_t)p->nz);
@@ -301,7 +301,7 @@ static void test_s25_sram_budget(void)
     CU_ASSERT_EQUAL_FATAL(wse_engine_create(&t, s25, &p, r, NULL, &e, &err), 0);
     wse_engine_stats st;
     wse_engine_stats_get(e, &st);
-    CU_ASSERT_EQUAL(st.sram_max, 49152);
+    CU_ASSERT_EQUAL(st.sram.value, 49152);
     wse_engine_destroy(e);
     e = NULL;
     p.nz = 902;
@@ -363,7 +363,7 @@ static void test_s25_wse2_loads(void)
     wse_engine_stats st;
     wse_engine_stats_get(e, &st);
     CU_ASSERT_EQUAL(st.pes, 745500);
-    CU_ASSERT(st.sram_max > 52 * 8 && st.sram_max < 52 * 8 + 512);
+    CU_ASSERT(st.sram.value > 52 * 8 && st.sram.value < 52 * 8 + 512);
     wse_engine_destroy(e);
 }
 
@@ -405,10 +405,10 @@ static void test_s25_job(void)
     arrays[0] = in[0].data;
     arrays[1] = in[1].data;
     arrays[2] = ref.data;
-    CU_ASSERT_EQUAL_FATAL(s25->reference(&p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(s25->host.reference(&p, w, h, arrays), 0);
     uint64_t n = wse_host_array_count(&out);
     CU_ASSERT_EQUAL(memcmp(out.data, ref.data, n * sizeof(float)), 0);
-    CU_ASSERT(s25->tolerance(&p, w, h) == 0.0);
+    CU_ASSERT(s25->host.tolerance(&p, w, h) == 0.0);
     /* the wave has left the source: most of the grid has moved */
     uint64_t moved = 0;
     for (uint64_t i = 0; i < n; i++)

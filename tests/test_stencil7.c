@@ -44,7 +44,7 @@ static void s7_vs_reference(int w, int h, int nz, int steps, int depth, int lat)
     CU_ASSERT_EQUAL_FATAL(wse_hostio_gather(e, 1, &u, &err), 0);
     CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(s7, &p, w, h, 1, &ref, &err), 0);
     void *arrays[2] = { u0.data, ref.data };
-    CU_ASSERT_EQUAL_FATAL(s7->reference(&p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(s7->host.reference(&p, w, h, arrays), 0);
     uint64_t n = wse_host_array_count(&u);
     CU_ASSERT_EQUAL(u.ndim, 3);
     CU_ASSERT_EQUAL(n, (uint64_t)w * h * nz);
@@ -171,7 +171,7 @@ static void test_s7_sram_budget(void)
     CU_ASSERT_EQUAL_FATAL(wse_engine_create(&t, s7, &p, r, NULL, &e, &err), 0);
     wse_engine_stats st;
     wse_engine_stats_get(e, &st);
-    CU_ASSERT_EQUAL(st.sram_max, 49152);
+    CU_ASSERT_EQUAL(st.sram.value, 49152);
     wse_engine_destroy(e);
     e = NULL;
     p.nz = 1961;
@@ -200,7 +200,7 @@ static void test_s7_wse2_loads(void)
     wse_engine_stats st;
     wse_engine_stats_get(e, &st);
     CU_ASSERT_EQUAL(st.pes, 745500);
-    CU_ASSERT(st.sram_max > 24 * 64 && st.sram_max < 2 * 24 * 64);
+    CU_ASSERT(st.sram.value > 24 * 64 && st.sram.value < 2 * 24 * 64);
     wse_engine_destroy(e);
 }
 
@@ -235,12 +235,12 @@ static void test_s7_job(void)
     CU_ASSERT_EQUAL_FATAL(wse_hostio_input(s7, &p, w, h, &job.inputs[0], &u0, &err), 0);
     CU_ASSERT_EQUAL_FATAL(wse_hostio_alloc(s7, &p, w, h, 1, &ref, &err), 0);
     void *arrays[2] = { u0.data, ref.data };
-    CU_ASSERT_EQUAL_FATAL(s7->reference(&p, w, h, arrays, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(s7->host.reference(&p, w, h, arrays), 0);
     CU_ASSERT_EQUAL(memcmp(u.data, ref.data, wse_host_array_count(&u) * sizeof(float)), 0);
-    CU_ASSERT(s7->tolerance(&p, w, h) == 0.0);
+    CU_ASSERT(s7->host.tolerance(&p, w, h) == 0.0);
     wse_engine_stats st;
     wse_sim_stats(s, &st);
-    CU_ASSERT_EQUAL(st.flops, (uint64_t)s7->useful_flops(&p, w, h));
+    CU_ASSERT_EQUAL(st.flops, (uint64_t)s7->host.useful_flops(&p, w, h));
     wse_host_array_free(&u);
     wse_host_array_free(&u0);
     wse_host_array_free(&ref);

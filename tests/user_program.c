@@ -54,10 +54,8 @@ static const wse_array_spec dbl_arrays[] = {
     { "v", WSE_F32, 0, 1, "factor * v0 + x, float32 [height, width]", dbl_shape, dbl_block },
 };
 
-static int dbl_reference(const void *params, int width, int height, void *const *arrays,
-                         wse_error *err)
+static int dbl_reference(const void *params, int width, int height, void *const *arrays)
 {
-    (void)err;
     const dbl_params *p = params;
     const float *in = arrays[0];
     float *out = arrays[1];
@@ -80,6 +78,7 @@ static double dbl_flops(const void *params, int width, int height)
 }
 
 static const wse_program dbl_program = {
+    .api_version = WSE_API_VERSION,
     .name = "user_double",
     .summary = "an out-of-tree test program: v = factor * v0 + x",
     .params_size = sizeof(dbl_params),
@@ -87,12 +86,8 @@ static const wse_program dbl_program = {
     .n_params = 1,
     .arrays = dbl_arrays,
     .n_arrays = 2,
-    .state_size = sizeof(dbl_state),
-    .setup = dbl_setup,
-    .task = dbl_task,
-    .reference = dbl_reference,
-    .tolerance = dbl_tolerance,
-    .useful_flops = dbl_flops,
+    .device = { .state_size = sizeof(dbl_state), .setup = dbl_setup, .task = dbl_task },
+    .host = { .reference = dbl_reference, .tolerance = dbl_tolerance, .useful_flops = dbl_flops },
 };
 
 const wse_program *wse_user_program(int i);

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include "wse/error.h"
+#include "wse/pe.h"
 
 #define WSE_CONFIG_MAX_DEPTH 16       /* nesting levels in any file */
 #define WSE_CONFIG_MAX_BYTES (1 << 20) /* larger files are refused */
@@ -142,20 +143,7 @@ int wse_job_check_region(wse_job *job, const wse_topology *topo,
 
 /* ---------------------------------------------------------------- params */
 
-enum wse_param_type { WSE_PARAM_INT = 0, WSE_PARAM_FLOAT = 1,
-                      WSE_PARAM_BOOL = 2 };
-
-/* One entry of a program's parameter table. */
-typedef struct wse_param_spec {
-    const char *name;
-    int type;                    /* enum wse_param_type */
-    double def;                  /* default value */
-    double min, max;             /* inclusive bounds */
-    size_t offset;               /* field offset in the program's params
-                                  * struct: int64_t for INT and BOOL, double
-                                  * for FLOAT */
-    const char *help;            /* one line for docs and --help */
-} wse_param_spec;
+/* Parameter tables (wse_param_spec) are part of the PE API (wse/pe.h). */
 
 /*
  * Fill the params struct at out (defaults first, then job values) from

@@ -12,26 +12,9 @@
 
 #include <stddef.h>
 
-/* One X-macro yields the enum and wse_strerror(), so they cannot drift. */
-#define WSE_ERRORS(X)                                              \
-    X(OK, 0, "success")                                            \
-    X(EINVAL, -1, "invalid argument")                              \
-    X(ENOMEM, -2, "out of memory")                                 \
-    X(ECONFIG, -3, "invalid configuration")                        \
-    X(EIO, -4, "input/output error")                               \
-    X(EMPI, -5, "MPI failure")                                     \
-    X(EROUTE, -6, "routing error")                                 \
-    X(EDEADLOCK, -7, "deadlock")                                   \
-    X(ESRAM, -8, "SRAM budget exceeded")                           \
-    X(EVERIFY, -9, "verification failed")                          \
-    X(EPROGRAM, -10, "PE program error")                           \
-    X(ELIMIT, -11, "cycle limit reached")
-
-enum {
-#define WSE_ERR_ENUM_(name, value, text) WSE_##name = value,
-    WSE_ERRORS(WSE_ERR_ENUM_)
-#undef WSE_ERR_ENUM_
-};
+/* The codes (WSE_OK, WSE_EINVAL, ...) are defined with the PE API, since
+ * programs return them too. */
+#include "wse/pe.h"
 
 /* Where an error points in the user's input.  line/column are 1-based;
  * 0 means "not applicable" (then only file, or nothing, is printed). */

@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "wse/error.h"
+#include "wse/pe.h"
 
 #define WSE_NPY_MAX_DIMS 4
 
-enum wse_dtype { WSE_F32 = 0, WSE_I32 = 1, WSE_U32 = 2, WSE_U8 = 3,
-                 WSE_F16 = 4 };
+/* Element types: enum wse_dtype (wse/pe.h). */
 
 size_t wse_dtype_size(int dtype);          /* bytes per element, 0 if bad */
 const char *wse_dtype_name(int dtype);     /* "float32", "int32", ... */

@@ -1,24 +1,33 @@
 /*
- * wse/pe.h - the public PE API: the only header a PE program includes.
+ * wse/pe.h - the PE programming interface: the only header a PE program
+ * needs, and it includes nothing else of wsemu's.
  *
- * A program is a const table (wse_program) of callbacks plus the size of
- * its per-PE state.  The engine allocates that state in the PE's SRAM and
- * passes it back to every callback.  Callbacks run as native C, but what
- * they cost is the topology's modeled cycles, never host time:
+ * A program (wse_program, at the end) has two halves:
  *
- *   setup(pe, state)      once per PE at load time: configure routes,
- *                         allocate SRAM arrays, bind tasks, activate the
- *                         first task.  Must depend only on the PE's
- *                         coordinates and the params (it may be re-run).
- *   task(pe, state, id, payload)
- *                         runs one task to completion.  For a data task,
- *                         id is the color and payload the wavelet.
+ *   device  what runs on the wafer, on every PE: setup(pe, state) once at
+ *           load time, then task(pe, state, id, payload) each time a task
+ *           runs.  The engine allocates `state_size` bytes of state at the
+ *           start of the PE's SRAM and passes it to every callback.
+ *           Callbacks run as native C, but what they cost is the
+ *           topology's modeled cycles, never host time.
+ *   host    what runs on the host: the program's parameters, the global
+ *           arrays it reads and writes (with, per PE, where its block of
+ *           each lives in SRAM), the reference that `verify` compares
+ *           with, its tolerance, and the useful-FLOP formula.
  *
- * Tasks.  Ids 0..WSE_MAX_TASKS-1.  A data task has the id of its color
- * and runs once per wavelet arriving on that color at this PE's CE.  A
- * local task runs when activated.  A task runs only when it is ready
- * (activated, or has a wavelet) and not blocked; among ready tasks the CE
- * runs the lowest id first, one at a time, to completion.
+ * setup() configures routes, allocates SRAM, binds tasks and activates
+ * the first one.  It must depend only on the PE's coordinates and the
+ * params: the engine may run it more than once for a PE (a neighbour
+ * shard runs it for its edge PEs to learn their routes).
+ *
+ * Tasks.  Ids 0..WSE_MAX_TASKS-1.  A data task has the id of its color and
+ * runs once per wavelet arriving on that color at this PE's CE, with the
+ * wavelet as payload.  A local task runs when activated; give local tasks
+ * the ids WSE_LOCAL_TASK(0), WSE_LOCAL_TASK(1), ..., which lie above every
+ * color, so they never collide with a data task.  A task runs only when it
+ * is ready (activated, or has a wavelet) and not blocked; among ready tasks
+ * the CE runs the lowest id first (so data tasks before local tasks), one
+ * at a time, to completion.
  *
  * Fabric operations stream 32-bit words between SRAM and a color.  They
  * proceed in the background one wavelet per cycle under backpressure, and
@@ -36,12 +45,44 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "wse/config.h"
-#include "wse/io.h"
 
-typedef struct wse_pe wse_pe;   /* opaque: a handle on one PE */
+/* The version of this interface.  A program built against another version
+ * is refused at load time (--program-lib) with a clear message. */
+#define WSE_API_VERSION 2
 
-/* Router ports.  Bit masks combine into rx/tx sets. */
+/* ------------------------------------------------------------ results */
+
+/* Codes every fallible call returns (0 or negative).  One X-macro gives
+ * the enum here and wse_strerror() in the library, so they cannot drift.
+ * A program's setup and reference return 0 or one of them. */
+#define WSE_ERRORS(X)                                              \
+    X(OK, 0, "success")                                            \
+    X(EINVAL, -1, "invalid argument")                              \
+    X(ENOMEM, -2, "out of memory")                                 \
+    X(ECONFIG, -3, "invalid configuration")                        \
+    X(EIO, -4, "input/output error")                               \
+    X(EMPI, -5, "MPI failure")                                     \
+    X(EROUTE, -6, "routing error")                                 \
+    X(EDEADLOCK, -7, "deadlock")                                   \
+    X(ESRAM, -8, "SRAM budget exceeded")                           \
+    X(EVERIFY, -9, "verification failed")                          \
+    X(EPROGRAM, -10, "PE program error")                           \
+    X(ELIMIT, -11, "cycle limit reached")
+
+enum {
+#define WSE_ERR_ENUM_(name, value, text) WSE_##name = value,
+    WSE_ERRORS(WSE_ERR_ENUM_)
+#undef WSE_ERR_ENUM_
+};
+
+/* Element types of host arrays. */
+enum wse_dtype { WSE_F32 = 0, WSE_I32 = 1, WSE_U32 = 2, WSE_U8 = 3,
+                 WSE_F16 = 4 };
+
+/* ------------------------------------------------------------ ports */
+
+/* Router ports.  Bit masks combine into rx/tx sets.  Directions N, E, S, W
+ * are ports 0..3; x grows east, y grows south. */
 enum { WSE_PORT_N = 0, WSE_PORT_E = 1, WSE_PORT_S = 2, WSE_PORT_W = 3,
        WSE_PORT_RAMP = 4, WSE_NPORTS = 5 };
 #define WSE_N    (1u << WSE_PORT_N)
@@ -50,74 +91,102 @@ enum { WSE_PORT_N = 0, WSE_PORT_E = 1, WSE_PORT_S = 2, WSE_PORT_W = 3,
 #define WSE_W    (1u << WSE_PORT_W)
 #define WSE_RAMP (1u << WSE_PORT_RAMP)
 
-#define WSE_MAX_TASKS 64
+/* The direction opposite d (0..3): where a wavelet sent toward d arrives
+ * from, at the receiver. */
+static inline int pe_port_opposite(int d) { return (d + 2) & 3; }
+/* The rx/tx mask of port d. */
+static inline unsigned pe_port_mask(int d) { return 1u << d; }
+/* The step in x and y one hop toward direction d (0..3). */
+static inline int pe_port_dx(int d) { return (d == WSE_PORT_E) - (d == WSE_PORT_W); }
+static inline int pe_port_dy(int d) { return (d == WSE_PORT_S) - (d == WSE_PORT_N); }
+/* Whether direction d runs along x (E or W). */
+static inline int pe_port_is_x(int d) { return d == WSE_PORT_E || d == WSE_PORT_W; }
+
+/* ------------------------------------------------------------ tasks */
+
+#define WSE_MAX_COLORS 32           /* color ids a topology may have */
+#define WSE_MAX_TASKS 64            /* task ids 0..63 */
+#define WSE_MAX_LOCAL_TASKS (WSE_MAX_TASKS - WSE_MAX_COLORS)
+/* The id of local task k (0..WSE_MAX_LOCAL_TASKS-1): above every color, so
+ * it can never be a data task; local tasks rank among themselves by k. */
+#define WSE_LOCAL_TASK(k) (WSE_MAX_COLORS + (k))
 #define WSE_NO_TASK (-1)
 
 /* Flags of fabric operations. */
 #define WSE_ASYNC     1u  /* the CE may run other tasks meanwhile */
 #define WSE_FABIN_ADD 2u  /* fabin accumulates: dst[i] += (float)word */
 
-/* Where one PE's piece of a named global array lives in its SRAM.
- * Unused trailing dimensions have extent 1. */
-typedef struct wse_array_block {
-    void *ptr;              /* element at the block's origin */
-    int64_t origin[3];      /* position in the global array */
-    int64_t extent[3];      /* size of the block in each dimension */
-    int64_t stride[3];      /* element strides in SRAM, per dimension */
-} wse_array_block;
+/* ------------------------------------------------------------ SRAM refs */
 
-/* A named array the host can write before a run and read after it. */
-typedef struct wse_array_spec {
-    const char *name;
-    int dtype;              /* enum wse_dtype */
-    int is_input;           /* the host may write it (job "inputs") */
-    int is_output;          /* the host may read it (job "outputs") */
-    const char *doc;        /* shape and meaning, for docs */
-    /* Global shape from params and region size; returns ndim (1..3). */
-    int (*shape)(const void *params, int width, int height, int64_t shape[3]);
-    /* This PE's block.  May return extent 0 if the PE holds none. */
-    void (*block)(const wse_pe *pe, const void *state, wse_array_block *b);
-} wse_array_spec;
+/*
+ * A PE's state holds no pointers, only offsets from the state (which
+ * starts the PE's SRAM), so it stays valid wherever the emulator keeps
+ * it.  Typed references make that painless: allocate with pe_alloc_f32()
+ * and friends in setup, keep the ref in the state, and get the array back
+ * with pe_f32(state, ref).  A ref is 4 bytes.
+ */
+typedef struct wse_f32_ref { uint32_t off; } wse_f32_ref;
+typedef struct wse_u32_ref { uint32_t off; } wse_u32_ref;
+typedef struct wse_u8_ref { uint32_t off; } wse_u8_ref;
 
-typedef struct wse_program {
-    const char *name;
-    const char *summary;
-    size_t params_size;               /* the program's params struct */
-    const wse_param_spec *params;
-    int n_params;
-    const wse_array_spec *arrays;
-    int n_arrays;
-    size_t state_size;                /* per-PE state, allocated in SRAM */
-    int (*setup)(wse_pe *pe, void *state);
-    void (*task)(wse_pe *pe, void *state, int task, uint32_t payload);
-    /* Host reference: arrays[i] is the global array of spec i; inputs are
-     * filled, outputs are to be computed.  Returns 0 or a WSE_E* code. */
-    int (*reference)(const void *params, int width, int height,
-                     void *const *arrays, wse_error *err);
-    /* Largest acceptable |emulated - reference| for verify. */
-    double (*tolerance)(const void *params, int width, int height);
-    /* Useful floating-point operations of the whole run (documented
-     * formula), for FLOP/s in the report. */
-    double (*useful_flops)(const void *params, int width, int height);
-    /* Bit i set: output array i is not computed by the reference (timings
-     * that depend on the topology, say), so verify skips it. */
-    unsigned unverified;
-} wse_program;
+static inline float *pe_f32(const void *state, wse_f32_ref r)
+{ return (float *)(void *)((uint8_t *)(uintptr_t)state + r.off); }
+static inline uint32_t *pe_u32(const void *state, wse_u32_ref r)
+{ return (uint32_t *)(void *)((uint8_t *)(uintptr_t)state + r.off); }
+static inline uint8_t *pe_u8(const void *state, wse_u8_ref r)
+{ return (uint8_t *)(uintptr_t)state + r.off; }
 
-/* ------------------------------------------------------------ queries */
+/* The ref of p, an array inside this PE's SRAM. */
+static inline wse_f32_ref pe_ref_f32(const void *state, const float *p)
+{ wse_f32_ref r = { (uint32_t)((const uint8_t *)p - (const uint8_t *)state) }; return r; }
+static inline wse_u32_ref pe_ref_u32(const void *state, const uint32_t *p)
+{ wse_u32_ref r = { (uint32_t)((const uint8_t *)p - (const uint8_t *)state) }; return r; }
+static inline wse_u8_ref pe_ref_u8(const void *state, const uint8_t *p)
+{ wse_u8_ref r = { (uint32_t)((const uint8_t *)p - (const uint8_t *)state) }; return r; }
+
+/* ------------------------------------------------------------ the PE */
+
+typedef struct wse_pe wse_pe;   /* opaque: a handle on one PE */
+
+/* What a program may know of the machine (all from the topology). */
+typedef struct wse_pe_machine {
+    int colors;                 /* routable colors, ids 0..colors-1 */
+    int queue_depth;            /* router input queue depth, wavelets */
+    int hop_latency_cycles;
+    uint32_t sram_bytes;        /* per PE */
+    uint32_t reserved_bytes;    /* of which the runtime keeps */
+    int task_switch_cycles;     /* charged for every task run */
+    int vector_startup_cycles;  /* fixed cost of every vector op */
+    int simd_fp32;              /* fp32 elements per cycle */
+    int simd_fp16;              /* fp16 elements per cycle */
+    int fabric_startup_cycles;  /* fixed cost to issue a fabric op */
+} wse_pe_machine;
+
+/* Queries (any phase). */
 int pe_x(const wse_pe *pe);              /* 0..width-1 within the region */
 int pe_y(const wse_pe *pe);
 int pe_width(const wse_pe *pe);          /* region size */
 int pe_height(const wse_pe *pe);
+/* Whether region-relative (x, y) is a PE of the region. */
+int pe_in_region(const wse_pe *pe, int x, int y);
+/* Whether this PE has a neighbour one hop toward direction d (0..3). */
+int pe_has_neighbour(const wse_pe *pe, int d);
 const void *pe_params(const wse_pe *pe); /* the program's params struct */
 uint64_t pe_cycle(const wse_pe *pe);     /* current cycle, incl. charges */
 int pe_colors(const wse_pe *pe);         /* routable colors of the topology */
 /* The machine: costs and latencies, for charging work no op describes. */
-const wse_topology *pe_topology(const wse_pe *pe);
+const wse_pe_machine *pe_machine(const wse_pe *pe);
 
 /* ------------------------------------------------------------ setup only */
-/* Allocate from this PE's SRAM (zeroed, aligned to 16 bytes). */
+/* Allocate from this PE's SRAM (zeroed, aligned to 16 bytes).  Over the
+ * budget, the run fails after setup with the PE and the byte counts. */
 void *pe_alloc(wse_pe *pe, size_t bytes);
+static inline float *pe_alloc_f32(wse_pe *pe, size_t n)
+{ return (float *)pe_alloc(pe, n * sizeof(float)); }
+static inline uint32_t *pe_alloc_u32(wse_pe *pe, size_t n)
+{ return (uint32_t *)pe_alloc(pe, n * sizeof(uint32_t)); }
+static inline uint8_t *pe_alloc_u8(wse_pe *pe, size_t n)
+{ return (uint8_t *)pe_alloc(pe, n); }
 /* Route color: wavelets from ports in rx are copied to every port in tx. */
 void pe_route(wse_pe *pe, int color, unsigned rx, unsigned tx);
 void pe_bind_data_task(wse_pe *pe, int color);  /* task id = color */
@@ -171,5 +240,92 @@ static inline uint32_t pe_f32_bits(float f)
 { union { float f; uint32_t u; } v; v.f = f; return v.u; }
 static inline float pe_bits_f32(uint32_t u)
 { union { float f; uint32_t u; } v; v.u = u; return v.f; }
+
+/* ------------------------------------------------------------ programs */
+
+/* Parameters: a job's `params` are checked against the program's table
+ * and bound into its params struct. */
+enum wse_param_type { WSE_PARAM_INT = 0, WSE_PARAM_FLOAT = 1,
+                      WSE_PARAM_BOOL = 2 };
+
+typedef struct wse_param_spec {
+    const char *name;
+    int type;                    /* enum wse_param_type */
+    double def;                  /* default value */
+    double min, max;             /* inclusive bounds */
+    size_t offset;               /* field offset in the program's params
+                                  * struct: int64_t for INT and BOOL, double
+                                  * for FLOAT */
+    const char *help;            /* one line for docs and --help */
+} wse_param_spec;
+
+/* Where one PE's piece of a named global array lives in its SRAM.
+ * Unused trailing dimensions have extent 1. */
+typedef struct wse_array_block {
+    void *ptr;              /* element at the block's origin */
+    int64_t origin[3];      /* position in the global array */
+    int64_t extent[3];      /* size of the block in each dimension */
+    int64_t stride[3];      /* element strides in SRAM, per dimension */
+} wse_array_block;
+
+/* A named array the host can write before a run and read after it. */
+typedef struct wse_array_spec {
+    const char *name;
+    int dtype;              /* enum wse_dtype */
+    int is_input;           /* the host may write it (job "inputs") */
+    int is_output;          /* the host may read it (job "outputs") */
+    const char *doc;        /* shape and meaning, for docs */
+    /* Global shape from params and region size; returns ndim (1..3). */
+    int (*shape)(const void *params, int width, int height, int64_t shape[3]);
+    /* This PE's block.  May return extent 0 if the PE holds none. */
+    void (*block)(const wse_pe *pe, const void *state, wse_array_block *b);
+} wse_array_spec;
+
+/* The half of a program that runs on the wafer. */
+typedef struct wse_device_code {
+    size_t state_size;                /* per-PE state, allocated in SRAM */
+    int (*setup)(wse_pe *pe, void *state);
+    void (*task)(wse_pe *pe, void *state, int task, uint32_t payload);
+} wse_device_code;
+
+/* The half of a program that runs on the host. */
+typedef struct wse_host_code {
+    /* Reference for verify: arrays[i] is the global array of spec i;
+     * inputs are filled, outputs are to be computed.  Returns 0 or a
+     * WSE_E* code (WSE_ENOMEM, say). */
+    int (*reference)(const void *params, int width, int height,
+                     void *const *arrays);
+    /* Largest acceptable |emulated - reference| for verify. */
+    double (*tolerance)(const void *params, int width, int height);
+    /* Useful floating-point operations of the whole run (documented
+     * formula), for FLOP/s in the report. */
+    double (*useful_flops)(const void *params, int width, int height);
+} wse_host_code;
+
+typedef struct wse_program {
+    int api_version;                  /* WSE_API_VERSION */
+    const char *name;
+    const char *summary;
+    size_t params_size;               /* the program's params struct */
+    const wse_param_spec *params;
+    int n_params;
+    const wse_array_spec *arrays;
+    int n_arrays;
+    /* Bit i set: output array i is not computed by the reference (timings
+     * that depend on the topology, say), so verify skips it. */
+    unsigned unverified;
+    wse_device_code device;
+    wse_host_code host;
+} wse_program;
+
+/*
+ * Programs built outside wsemu come as a shared library exporting
+ *
+ *     const wse_program *wse_user_program(int i);
+ *
+ * which returns its i-th program, or NULL past the last; `wsemu
+ * --program-lib FILE.so` loads it.
+ */
+#define WSE_USER_PROGRAM_SYMBOL "wse_user_program"
 
 #endif

@@ -25,15 +25,7 @@ const wse_program *wse_program_find(const char *name);
 /* The i-th built-in program, or NULL past the end (for listings). */
 const wse_program *wse_program_at(int i);
 
-/*
- * Programs built outside wsemu come as a shared library exporting
- *
- *     const wse_program *wse_user_program(int i);
- *
- * which returns its i-th program, or NULL past the last; `wsemu
- * --program-lib FILE.so` loads it (see tests/user_program.c).
- */
-#define WSE_USER_PROGRAM_SYMBOL "wse_user_program"
+/* Programs built outside wsemu: see WSE_USER_PROGRAM_SYMBOL in wse/pe.h. */
 typedef const wse_program *(*wse_user_program_fn)(int i);
 
 #endif

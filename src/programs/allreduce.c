@@ -278,9 +278,8 @@ static const wse_array_spec ar_arrays[] = {
 
 /* Host reference: the chains of the emulation, element by element. */
 static int ar_reference(const void *params, int width, int height,
-                        void *const *arrays, wse_error *err)
+                        void *const *arrays)
 {
-    (void)err;
     const ar_params *p = params;
     const float *v = arrays[0];
     float *out = arrays[1];
@@ -323,6 +322,7 @@ static double ar_flops(const void *params, int width, int height)
 }
 
 const wse_program wse_program_allreduce = {
+    .api_version = WSE_API_VERSION,
     .name = "allreduce",
     .summary = "allreduce (sum/max) of an fp32 vector per PE: chains west and north, multicast tree back",
     .params_size = sizeof(ar_params),
@@ -330,10 +330,6 @@ const wse_program wse_program_allreduce = {
     .n_params = (int)(sizeof ar_param_spec / sizeof ar_param_spec[0]),
     .arrays = ar_arrays,
     .n_arrays = 2,
-    .state_size = sizeof(ar_state),
-    .setup = ar_setup,
-    .task = ar_task,
-    .reference = ar_reference,
-    .tolerance = ar_tolerance,
-    .useful_flops = ar_flops,
+    .device = { .state_size = sizeof(ar_state), .setup = ar_setup, .task = ar_task },
+    .host = { .reference = ar_reference, .tolerance = ar_tolerance, .useful_flops = ar_flops },
 };

@@ -400,9 +400,8 @@ static int receives(const bw_params *p, int width, int height, int x, int y, int
  * a gap (span = k * n).  arrival and sent depend on the topology's
  * latencies and are not predicted (left 0). */
 static int bw_reference(const void *params, int width, int height,
-                        void *const *arrays, wse_error *err)
+                        void *const *arrays)
 {
-    (void)err;
     const bw_params *p = params;
     int k = (int)p->dirs;
     uint32_t *recv = arrays[A_RECEIVED];
@@ -435,6 +434,7 @@ static double bw_flops(const void *params, int width, int height)
 }
 
 const wse_program wse_program_bandwidth = {
+    .api_version = WSE_API_VERSION,
     .name = "bandwidth",
     .summary = "fabric calibration: n-wavelet streams east over `hops` PEs, or to all 4 neighbours, with arrival cycles",
     .params_size = sizeof(bw_params),
@@ -442,11 +442,7 @@ const wse_program wse_program_bandwidth = {
     .n_params = (int)(sizeof bw_param_spec / sizeof bw_param_spec[0]),
     .arrays = bw_arrays,
     .n_arrays = 4,
-    .state_size = sizeof(bw_state),
-    .setup = bw_setup,
-    .task = bw_task,
-    .reference = bw_reference,
-    .tolerance = bw_tolerance,
-    .useful_flops = bw_flops,
+    .device = { .state_size = sizeof(bw_state), .setup = bw_setup, .task = bw_task },
+    .host = { .reference = bw_reference, .tolerance = bw_tolerance, .useful_flops = bw_flops },
     .unverified = (1u << 0) | (1u << 1),   /* arrival and sent: timings, no reference */
 };

@@ -435,7 +435,7 @@ static void axpy(float *d, float a, const float *x, const float *y, int64_t n)
         d[i] = a * x[i] + y[i];
 }
 
-static int cg_reference(const void *params, int width, int height, void *const *arrays, wse_error *err)
+static int cg_reference(const void *params, int width, int height, void *const *arrays)
 {
     const cg_params *prm = params;
     ref_ctx c = { width, height, prm->nz, NULL, NULL, NULL, NULL, NULL };
@@ -448,7 +448,7 @@ static int cg_reference(const void *params, int width, int height, void *const *
     float *res = arrays[2];
     if (!c.r || !c.p || !c.q || !c.part) {
         free(c.r); free(c.p); free(c.q); free(c.part);
-        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "cg reference: out of memory");
+        return WSE_ENOMEM;
     }
     memcpy(c.r, arrays[0], (size_t)n * sizeof *c.r);
     memcpy(c.p, c.r, (size_t)n * sizeof *c.p);
@@ -494,6 +494,7 @@ static double cg_flops(const void *params, int width, int height)
 }
 
 const wse_program wse_program_cg = {
+    .api_version = WSE_API_VERSION,
     .name = "cg",
     .summary = "conjugate gradient on the 3D 7-point Laplacian, z columns per PE, fabric allreduce",
     .params_size = sizeof(cg_params),
@@ -501,10 +502,6 @@ const wse_program wse_program_cg = {
     .n_params = (int)(sizeof cg_param_spec / sizeof cg_param_spec[0]),
     .arrays = cg_arrays,
     .n_arrays = 3,
-    .state_size = sizeof(cg_state),
-    .setup = cg_setup,
-    .task = cg_task,
-    .reference = cg_reference,
-    .tolerance = cg_tolerance,
-    .useful_flops = cg_flops,
+    .device = { .state_size = sizeof(cg_state), .setup = cg_setup, .task = cg_task },
+    .host = { .reference = cg_reference, .tolerance = cg_tolerance, .useful_flops = cg_flops },
 };

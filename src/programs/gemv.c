@@ -285,9 +285,8 @@ static const wse_array_spec gemv_arrays[] = {
 
 /* Host reference: the emulated order of operations, row by row. */
 static int gemv_reference(const void *params, int width, int height,
-                          void *const *arrays, wse_error *err)
+                          void *const *arrays)
 {
-    (void)err;
     const gemv_params *p = params;
     const float *a = arrays[0], *xv = arrays[1], *bv = arrays[2];
     float *yv = arrays[3];
@@ -324,6 +323,7 @@ static double gemv_flops(const void *params, int width, int height)
 }
 
 const wse_program wse_program_gemv = {
+    .api_version = WSE_API_VERSION,
     .name = "gemv",
     .summary = "y = A x + b, fp32, A in blocks per PE: x down the columns, partial sums east",
     .params_size = sizeof(gemv_params),
@@ -331,10 +331,6 @@ const wse_program wse_program_gemv = {
     .n_params = (int)(sizeof gemv_param_spec / sizeof gemv_param_spec[0]),
     .arrays = gemv_arrays,
     .n_arrays = 4,
-    .state_size = sizeof(gemv_state),
-    .setup = gemv_setup,
-    .task = gemv_task,
-    .reference = gemv_reference,
-    .tolerance = gemv_tolerance,
-    .useful_flops = gemv_flops,
+    .device = { .state_size = sizeof(gemv_state), .setup = gemv_setup, .task = gemv_task },
+    .host = { .reference = gemv_reference, .tolerance = gemv_tolerance, .useful_flops = gemv_flops },
 };

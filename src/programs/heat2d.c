@@ -201,7 +201,7 @@ static const wse_array_spec heat_arrays[] = {
 /* Host reference: the same operations, in the same order, on the global
  * grid with a zero boundary. */
 static int heat_reference(const void *params, int width, int height,
-                          void *const *arrays, wse_error *err)
+                          void *const *arrays)
 {
     const heat_params *p = params;
     int64_t H = (int64_t)height * p->tile_h, W = (int64_t)width * p->tile_w;
@@ -211,7 +211,7 @@ static int heat_reference(const void *params, int width, int height,
     if (!a || !b) {
         free(a);
         free(b);
-        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "heat2d reference: out of memory");
+        return WSE_ENOMEM;
     }
     const float *u0 = arrays[0];
     for (int64_t i = 0; i < H; i++)
@@ -254,6 +254,7 @@ static double heat_flops(const void *params, int width, int height)
 }
 
 const wse_program wse_program_heat2d = {
+    .api_version = WSE_API_VERSION,
     .name = "heat2d",
     .summary = "explicit 2D heat equation, 5-point Jacobi, halos on 8 checkerboard colors",
     .params_size = sizeof(heat_params),
@@ -261,10 +262,6 @@ const wse_program wse_program_heat2d = {
     .n_params = (int)(sizeof heat_param_spec / sizeof heat_param_spec[0]),
     .arrays = heat_arrays,
     .n_arrays = 2,
-    .state_size = sizeof(heat_state),
-    .setup = heat_setup,
-    .task = heat_task,
-    .reference = heat_reference,
-    .tolerance = heat_tolerance,
-    .useful_flops = heat_flops,
+    .device = { .state_size = sizeof(heat_state), .setup = heat_setup, .task = heat_task },
+    .host = { .reference = heat_reference, .tolerance = heat_tolerance, .useful_flops = heat_flops },
 };

@@ -305,7 +305,7 @@ static const wse_array_spec life_arrays[] = {
 
 /* Host reference: the same rule on the global grid with a dead border. */
 static int life_reference(const void *params, int width, int height,
-                          void *const *arrays, wse_error *err)
+                          void *const *arrays)
 {
     const life_params *p = params;
     int64_t H = (int64_t)height * p->tile_h, W = (int64_t)width * p->tile_w, R = W + 2;
@@ -313,7 +313,7 @@ static int life_reference(const void *params, int width, int height,
     if (!a || !b) {
         free(a);
         free(b);
-        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "life reference: out of memory");
+        return WSE_ENOMEM;
     }
     const uint8_t *c0 = arrays[0];
     for (int64_t i = 0; i < H; i++)
@@ -353,6 +353,7 @@ static double life_flops(const void *params, int width, int height)
 }
 
 const wse_program wse_program_life = {
+    .api_version = WSE_API_VERSION,
     .name = "life",
     .summary = "Conway's game of life on uint8 tiles, E/W then N/S halos (with corners) on 8 checkerboard colors, 4 cells per wavelet",
     .params_size = sizeof(life_params),
@@ -360,10 +361,6 @@ const wse_program wse_program_life = {
     .n_params = (int)(sizeof life_param_spec / sizeof life_param_spec[0]),
     .arrays = life_arrays,
     .n_arrays = 2,
-    .state_size = sizeof(life_state),
-    .setup = life_setup,
-    .task = life_task,
-    .reference = life_reference,
-    .tolerance = life_tolerance,
-    .useful_flops = life_flops,
+    .device = { .state_size = sizeof(life_state), .setup = life_setup, .task = life_task },
+    .host = { .reference = life_reference, .tolerance = life_tolerance, .useful_flops = life_flops },
 };

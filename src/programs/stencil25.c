@@ -502,7 +502,7 @@ static void ref_step(const ref_grid *g, const float *cur, float *next, const flo
 /* Host reference: the same operations, in the same order, on padded
  * columns; the Ricker recurrence is the PE's, op for op. */
 static int s25_reference(const void *params, int width, int height,
-                         void *const *arrays, wse_error *err)
+                         void *const *arrays)
 {
     const s25_params *p = params;
     ref_grid g = { height, width, p->nz, p->nz + 2 * R };
@@ -516,7 +516,7 @@ static int s25_reference(const void *params, int width, int height,
         free(lv[1]);
         free(coef);
         free(a);
-        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "stencil25 reference: out of memory");
+        return WSE_ENOMEM;
     }
     const float *vel = arrays[0], *p0 = arrays[1];
     float r = (float)(p->dt * p->dt / (p->h * p->h));
@@ -574,6 +574,7 @@ static double s25_flops(const void *params, int width, int height)
 }
 
 const wse_program wse_program_stencil25 = {
+    .api_version = WSE_API_VERSION,
     .name = "stencil25",
     .summary = "3D 8th-order acoustic wave equation (25-point stencil), radius-4 localised broadcasts on 20 colors",
     .params_size = sizeof(s25_params),
@@ -581,10 +582,6 @@ const wse_program wse_program_stencil25 = {
     .n_params = (int)(sizeof s25_param_spec / sizeof s25_param_spec[0]),
     .arrays = s25_arrays,
     .n_arrays = 3,
-    .state_size = sizeof(s25_state),
-    .setup = s25_setup,
-    .task = s25_task,
-    .reference = s25_reference,
-    .tolerance = s25_tolerance,
-    .useful_flops = s25_flops,
+    .device = { .state_size = sizeof(s25_state), .setup = s25_setup, .task = s25_task },
+    .host = { .reference = s25_reference, .tolerance = s25_tolerance, .useful_flops = s25_flops },
 };

@@ -207,7 +207,7 @@ static const wse_array_spec s7_arrays[] = {
 /* Host reference: the same operations, in the same order, on the global
  * grid padded with a zero layer on every side. */
 static int s7_reference(const void *params, int width, int height,
-                        void *const *arrays, wse_error *err)
+                        void *const *arrays)
 {
     const s7_params *p = params;
     int64_t H = height, W = width, Z = p->nz;
@@ -217,7 +217,7 @@ static int s7_reference(const void *params, int width, int height,
     if (!a || !b) {
         free(a);
         free(b);
-        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "stencil7 reference: out of memory");
+        return WSE_ENOMEM;
     }
     const float *u0 = arrays[0];
     for (int64_t y = 0; y < H; y++)
@@ -264,6 +264,7 @@ static double s7_flops(const void *params, int width, int height)
 }
 
 const wse_program wse_program_stencil7 = {
+    .api_version = WSE_API_VERSION,
     .name = "stencil7",
     .summary = "3D 7-point Jacobi, one z column per PE, columns exchanged on 8 checkerboard colors",
     .params_size = sizeof(s7_params),
@@ -271,10 +272,6 @@ const wse_program wse_program_stencil7 = {
     .n_params = (int)(sizeof s7_param_spec / sizeof s7_param_spec[0]),
     .arrays = s7_arrays,
     .n_arrays = 2,
-    .state_size = sizeof(s7_state),
-    .setup = s7_setup,
-    .task = s7_task,
-    .reference = s7_reference,
-    .tolerance = s7_tolerance,
-    .useful_flops = s7_flops,
+    .device = { .state_size = sizeof(s7_state), .setup = s7_setup, .task = s7_task },
+    .host = { .reference = s7_reference, .tolerance = s7_tolerance, .useful_flops = s7_flops },
 };

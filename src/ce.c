@@ -1,0 +1,301 @@
+/*
+ * src/ce.c - the compute engine at run time: fabric operations in flight
+ * and the task scheduler.
+ *
+ * Fabric operations move at most one wavelet per cycle each way over the
+ * ramp, in issue order; a synchronous one keeps the CE from starting
+ * another task until it completes.  Among ready tasks the lowest id runs,
+ * one at a time, to completion, and costs task_switch_cycles plus what it
+ * charged (at least one cycle).
+ *
+ * A PE's operations live, in issue order, in a chain of blocks that the PE
+ * keeps once it has them: a PE's ops are contiguous in memory and blocks
+ * are handed out in the order PEs first need them, which follows the sweep
+ * order.  (A shared free list scattered them: a cache miss per op.)
+ * Drawback: removing a completed op shifts the later ones of its PE.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ce_int.h"
+#include "fault_int.h"
+#include "queue_int.h"
+#include "router_int.h"
+#include "sched_int.h"
+#include "sram_int.h"
+
+/* ------------------------------------------------------------ op pool */
+
+static uint32_t opblock_new(wse_engine *e)
+{
+    if (e->nopb == e->opb_cap) {
+        uint32_t cap = e->opb_cap ? e->opb_cap + e->opb_cap / 2 : 1024;
+        wse_opblock *b = realloc(e->opb, (uint64_t)cap * sizeof *b);
+        if (!b)
+            return WSE_NONE;
+        e->opb = b;
+        e->opb_cap = cap;
+    }
+    e->opb[e->nopb].next = WSE_NONE;
+    return e->nopb++;
+}
+
+/* Slot i of PE p's ops (i < nops, or i == nops when its block exists). */
+static inline wse_op *op_at(const wse_engine *e, const wse_pestate *p, unsigned i)
+{
+    uint32_t b = p->op_block;
+    for (; i >= WSE_OPS_PER_BLOCK; i -= WSE_OPS_PER_BLOCK)
+        b = e->opb[b].next;
+    return &e->opb[b].op[i];
+}
+
+wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe)
+{
+    wse_pestate *p = &e->pe[pe];
+    if (p->nops == WSE_MAX_OPS_PER_PE)
+        return NULL;
+    if (p->op_block == WSE_NONE && (p->op_block = opblock_new(e)) == WSE_NONE)
+        return NULL;
+    uint32_t b = p->op_block;
+    for (unsigned i = p->nops; i >= WSE_OPS_PER_BLOCK; i -= WSE_OPS_PER_BLOCK) {
+        if (e->opb[b].next == WSE_NONE) {
+            uint32_t nb = opblock_new(e);      /* may move e->opb */
+            if (nb == WSE_NONE)
+                return NULL;
+            e->opb[b].next = nb;
+        }
+        b = e->opb[b].next;
+    }
+    return &e->opb[b].op[p->nops++ % WSE_OPS_PER_BLOCK];
+}
+
+/* Remove op i, keeping the others in issue order. */
+static void op_remove(wse_engine *e, wse_pestate *p, unsigned i)
+{
+    for (unsigned j = i; j + 1 < p->nops; j++)
+        *op_at(e, p, j) = *op_at(e, p, j + 1);
+    p->nops--;
+}
+
+void wse__ce_free(wse_engine *e)
+{
+    free(e->opb);
+}
+
+uint64_t wse__ce_bytes(const wse_engine *e)
+{
+    return (uint64_t)e->opb_cap * sizeof *e->opb;
+}
+
+/* ------------------------------------------------------------ fabric ops */
+
+/* First CE queue of color at pe with a visible wavelet, or WSE_NONE. */
+static uint32_t ready_queue(wse_engine *e, uint32_t pe, int color, uint64_t t)
+{
+    const wse_pestate *p = &e->pe[pe];
+    for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++) {
+        wse_queue *q = &e->q[i];
+        if (q->kind != Q_CE || q->color != color)
+            continue;
+        queue_sync(q, t);
+        if (queue_visible(e, q) > 0)
+            return i;
+    }
+    return WSE_NONE;
+}
+
+/* The CE takes the head of CE queue qi. */
+static uint32_t take(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
+{
+    uint32_t w = queue_pop(e, qi);
+    wse__router_popped(e, pe, qi, t);
+    e->cnt[pe].received++;
+    e->st.wavelets_received++;
+    return w;
+}
+
+/* Move one wavelet of a fabin if it can.  Returns 1 if it moved. */
+static int fabin_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
+{
+    uint32_t qi;
+    if (op->flags & OPF_ONE_QUEUE) {        /* the common case: no scan */
+        wse_queue *q = &e->q[op->queue];
+        queue_sync(q, t);
+        if (queue_visible(e, q) == 0)
+            return 0;
+        qi = op->queue;
+    } else if ((qi = ready_queue(e, pe, op->color, t)) == WSE_NONE) {
+        return 0;
+    }
+    uint32_t w = take(e, pe, qi, t);
+    uint8_t *dst = sram_base(e, pe) + op->addr + (int64_t)op->done * op->stride * 4;
+    if (op->flags & WSE_FABIN_ADD) {
+        float f;
+        memcpy(&f, dst, 4);
+        f += pe_bits_f32(w);
+        memcpy(dst, &f, 4);
+        e->cnt[pe].flops++;
+    } else {
+        memcpy(dst, &w, 4);
+    }
+    return 1;
+}
+
+/* Move one wavelet of a fabout or send if it can.  Returns 1 if it moved. */
+static int fabout_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
+{
+    wse_queue *r = &e->q[op->queue];
+    queue_sync(r, t);
+    if (!queue_credit(e, r))
+        return 0;
+    uint32_t w = op->addr;
+    if (op->kind == OP_FABOUT)
+        memcpy(&w, sram_base(e, pe) + op->addr + (int64_t)op->done * op->stride * 4, 4);
+    queue_push(e, op->queue, w);
+    sched_wake(e, pe, t + (uint64_t)e->latency);
+    e->cnt[pe].sent++;
+    e->st.wavelets_sent++;
+    return 1;
+}
+
+/* Move one wavelet of op if it can and the ramp is free that way.
+ * Returns 1 if it moved. */
+static int op_step(wse_engine *e, uint32_t pe, wse_op *op, int *ramp_out,
+                   int *ramp_in, uint64_t t)
+{
+    if (op->kind == OP_FABIN) {
+        if (*ramp_in || !fabin_step(e, pe, op, t))
+            return 0;
+        *ramp_in = 1;
+        return 1;
+    }
+    if (*ramp_out || !fabout_step(e, pe, op, t))
+        return 0;
+    *ramp_out = 1;
+    return 1;
+}
+
+/* Advance the PE's fabric operations.  Returns 1 if it must be revisited
+ * next cycle; *fabin_colors gets the colors with a pending fabin. */
+static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
+                    uint32_t *fabin_colors, uint64_t t)
+{
+    wse_pestate *p = &e->pe[pe];
+    int ramp_out = 0, more = 0;
+    for (unsigned i = 0; i < p->nops;) {
+        wse_op *op = op_at(e, p, i);
+        if (op->kind == OP_FABIN)
+            *fabin_colors |= 1u << op->color;
+        int started = (int32_t)((uint32_t)t - op->start) >= 0;
+        if (!started || !op_step(e, pe, op, &ramp_out, ramp_in, t)) {
+            int blocked_on_port = started &&
+                ((op->kind == OP_FABIN && *ramp_in) || (op->kind != OP_FABIN && ramp_out));
+            more |= blocked_on_port;
+            i++;
+            continue;
+        }
+        more = 1;
+        if (++op->done < op->n) {
+            i++;
+            continue;
+        }
+        /* complete: signal, then drop it */
+        if (op->on_done >= 0)
+            p->active |= 1ull << op->on_done;
+        if (!(op->flags & WSE_ASYNC))
+            p->flags &= (uint8_t)~PE_SYNC_WAIT;
+        op_remove(e, p, i);
+    }
+    return more;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+static void run_task(wse_engine *e, uint32_t pe, int id, uint32_t payload, uint64_t t)
+{
+    wse_pestate *p = &e->pe[pe];
+    struct wse_pe h = { .e = e, .idx = pe, .now = t,
+                        .charged = (uint64_t)e->topo.task_switch_cycles, .in_setup = 0 };
+    pe_coords(e, pe, &h.x, &h.y);
+    e->prog->device.task(&h, sram_base(e, pe), id, payload);
+    if (wse__sram_guard_broken(e, pe))
+        wse__fault_pe(e, pe, WSE_EPROGRAM,
+                      "task %d of program '%s' wrote past the end of the PE's %u bytes of allocations",
+                      id, e->prog->name, e->pe[pe].sram_used);
+    uint64_t cost = h.charged ? h.charged : 1;
+    p->busy_until = t + cost;
+    e->cnt[pe].busy_cycles += cost;
+    e->cnt[pe].tasks++;
+    e->st.tasks_run++;
+    sched_wake(e, pe, p->busy_until);
+}
+
+/* Pick and run the highest-priority ready task, if the CE is free.  A
+ * data task is ready when a wavelet of its color is visible and no fabin
+ * is waiting for that color (the fabin takes it). */
+static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
+                     uint32_t fabin_colors, uint64_t t)
+{
+    wse_pestate *p = &e->pe[pe];
+    if (p->busy_until > t || (p->flags & PE_SYNC_WAIT))
+        return;
+    uint64_t ready = p->active & p->local_tasks & ~p->blocked;
+    uint64_t data = p->data_tasks & ~p->blocked & ~(uint64_t)fabin_colors;
+    uint32_t dq[WSE_MAX_TASKS];
+    if (data && !ramp_in) {
+        for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++) {
+            wse_queue *q = &e->q[i];
+            uint64_t bit = 1ull << q->color;
+            if (q->kind != Q_CE || !(data & bit) || (ready & bit))
+                continue;
+            queue_sync(q, t);
+            if (queue_visible(e, q) > 0) {
+                ready |= bit;
+                dq[q->color] = i;
+            }
+        }
+    }
+    if (!ready)
+        return;
+    int id = __builtin_ctzll(ready);
+    uint32_t payload = 0;
+    if ((p->data_tasks >> id) & 1)
+        payload = take(e, pe, dq[id], t);
+    else
+        p->active &= ~(1ull << id);
+    run_task(e, pe, id, payload, t);
+}
+
+int wse__ce_step(wse_engine *e, uint32_t pe, uint64_t t)
+{
+    int ramp_in = 0, more = 0;
+    uint32_t fabin_colors = 0;
+    if (e->pe[pe].nops)
+        more = ops_step(e, pe, &ramp_in, &fabin_colors, t);
+    if (!e->failed)
+        dispatch(e, pe, ramp_in, fabin_colors, t);
+    return more;
+}
+
+void wse__ce_describe(const wse_engine *e, uint32_t pe, char *buf, size_t n)
+{
+    const wse_pestate *p = &e->pe[pe];
+    int y, x = pe_xy(e, pe, &y);
+    if (p->nops) {
+        const wse_op *op = op_at(e, p, 0);
+        snprintf(buf, n, "PE (%d,%d) waits in %s on color %d (%u of %u wavelets moved)",
+                 x, y, op->kind == OP_FABIN ? "fabin" : "fabout", op->color, op->done, op->n);
+        return;
+    }
+    uint64_t data = p->data_tasks & ~p->blocked;
+    if (data) {
+        snprintf(buf, n, "PE (%d,%d) waits for data on color %d (data task, no wavelet)",
+                 x, y, __builtin_ctzll(data));
+        return;
+    }
+    if (p->active & p->blocked)
+        snprintf(buf, n, "PE (%d,%d) has task %d activated but blocked", x, y,
+                 __builtin_ctzll(p->active & p->blocked));
+    else
+        snprintf(buf, n, "PE (%d,%d) has no task that can run", x, y);
+}

@@ -1,0 +1,24 @@
+/*
+ * src/ce_int.h - the compute engine: fabric operations in flight and task
+ * dispatch.
+ */
+#ifndef WSE_CE_INT_H
+#define WSE_CE_INT_H
+
+#include <stddef.h>
+#include "engine_int.h"
+
+/* A new op slot after PE pe's last op, or NULL (out of memory, or the PE
+ * already has WSE_MAX_OPS_PER_PE ops in progress). */
+wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe);
+/* One cycle of PE pe's compute engine at t: its fabric operations move a
+ * wavelet each where they can (in issue order, one per ramp direction),
+ * then, if the CE is free, the highest-priority ready task runs.  Returns
+ * 1 if the PE must be revisited next cycle. */
+int wse__ce_step(wse_engine *e, uint32_t pe, uint64_t t);
+/* What unfinished PE pe waits for, for deadlock reports. */
+void wse__ce_describe(const wse_engine *e, uint32_t pe, char *buf, size_t n);
+void wse__ce_free(wse_engine *e);
+uint64_t wse__ce_bytes(const wse_engine *e);
+
+#endif
