@@ -194,8 +194,8 @@ int main(int argc, char **argv)
     wse_rect region = { 0, 0, w, h };
     wse_error err;
     wse_error_clear(&err);
-    wse_grid g;
-    if (wse_grid_make(w, h, size, 0, 0, threads, &g, &err) != 0) {
+    wse_grid *g = NULL;
+    if (wse_grid_create(w, h, size, 0, 0, threads, &g, &err) != 0) {
         if (rank == 0)
             fprintf(stderr, "bench_fabric: %s\n", err.msg);
         MPI_Finalize();
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
     int bad = 0;
     for (int rep = 0; rep < 2; rep++) {           /* rep 0 is the warm-up */
         wse_sim *s = NULL;
-        if (wse_sim_create(&t, &bench_program, &p, region, &g, MPI_COMM_WORLD, &s, &err) != 0) {
+        if (wse_sim_create(&t, &bench_program, &p, region, g, MPI_COMM_WORLD, &s, &err) != 0) {
             if (rank == 0)
                 fprintf(stderr, "bench_fabric: %s\n", err.msg);
             MPI_Abort(MPI_COMM_WORLD, 2);
@@ -236,10 +236,10 @@ int main(int argc, char **argv)
         printf("wse-bench name=fabric_%s mesh=%dx%d n=%d ranks=%d threads=%d validates=%s avg_s=%.4f "
                "cycles=%llu hops=%llu hops_per_s=%.3g hops_per_core_s=%.3g baseline_moves_per_s=%.3g "
                "vs_baseline=%.3f\n",
-               mode, w, h, n, size, g.threads, all_bad ? "no" : "yes", best,
+               mode, w, h, n, size, wse_grid_threads(g), all_bad ? "no" : "yes", best,
                (unsigned long long)st.cycles, (unsigned long long)st.hops, hops_s,
-               hops_s / (size * g.threads), base_s, hops_s / base_s);
-    wse_grid_free(&g);
+               hops_s / (size * wse_grid_threads(g)), base_s, hops_s / base_s);
+    wse_grid_destroy(g);
     MPI_Finalize();
     return all_bad ? 1 : 0;
 }

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "wse/hostio.h"
+#include "hostio_int.h"
 #include "wse/io.h"
 
 void wse_host_array_free(wse_host_array *a)
@@ -321,19 +321,19 @@ static void pack_run(run_ctx *c, uint64_t g, uint8_t *sram, int64_t step, int64_
     r->bytes += (uint64_t)n * c->es;
 }
 
-int wse_hostio_pack(wse_engine *e, int array, wse_runs *r, wse_error *err)
+int wse__hostio_pack(wse_engine *e, int array, wse_runs *r, wse_error *err)
 {
     run_ctx c = { .runs = r, .err = err };
     return walk_blocks(e, array, pack_run, &c);
 }
 
-void wse_runs_clear(wse_runs *r)
+void wse__hostio_runs_clear(wse_runs *r)
 {
     r->n = 0;
     r->bytes = 0;
 }
 
-void wse_runs_free(wse_runs *r)
+void wse__hostio_runs_free(wse_runs *r)
 {
     free(r->off);
     free(r->len);

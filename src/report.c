@@ -8,7 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include "wse/io.h"
-#include "wse/run.h"
+#include "wse/report.h"
 
 static const char *const port_names[4] = { "N", "E", "S", "W" };
 
@@ -21,6 +21,31 @@ static void si(char *buf, size_t n, double v, const char *unit)
         i++;
     }
     snprintf(buf, n, "%.3g %s%s", v, pre[i], unit);
+}
+
+void wse_report_derive(wse_report *rep, const wse_topology *t)
+{
+    const wse_engine_stats *s = &rep->st;
+    wse_rect r = rep->region;
+    double cyc = (double)s->cycles, pes = (double)s->pes;
+    rep->clock_hz = t->clock_hz;
+    rep->sram_bytes = t->sram_bytes;
+    rep->wafer_time_s = cyc / t->clock_hz;
+    rep->useful_flops_per_s = rep->wafer_time_s > 0 ? rep->useful_flops / rep->wafer_time_s : 0;
+    double links = 2.0 * ((double)(r.width - 1) * r.height + (double)r.width * (r.height - 1));
+    rep->link_util_mean = links > 0 && cyc > 0 ? (double)s->hops / (links * cyc) : 0;
+    rep->link_util_max = cyc > 0 ? (double)s->link.value / cyc : 0;
+    rep->busy_fraction = pes > 0 && cyc > 0 ? (double)s->busy_cycles / (pes * cyc) : 0;
+    rep->energy_compute_j = (double)s->flops * t->pj_per_flop * 1e-12;
+    rep->energy_fabric_j = (double)s->hops * t->pj_per_hop * 1e-12;
+    rep->energy_sram_j = (double)s->sram_bytes_moved * t->pj_per_sram_byte * 1e-12;
+    rep->energy_static_j = pes * cyc * t->pj_per_idle_pe_cycle * 1e-12;
+    rep->energy_j = rep->energy_compute_j + rep->energy_fabric_j + rep->energy_sram_j +
+                    rep->energy_static_j;
+    double cores = (double)rep->ranks * rep->threads;
+    rep->pe_cycles_per_core_s = rep->run_s > 0 ? pes * cyc / (rep->run_s * cores) : 0;
+    rep->hops_per_s = rep->run_s > 0 ? (double)s->hops / rep->run_s : 0;
+    rep->overhead_per_pe = pes > 0 ? (double)rep->overhead_bytes / pes : 0;
 }
 
 void wse_report_print(const wse_report *r, FILE *f)
@@ -64,18 +89,26 @@ void wse_report_print(const wse_report *r, FILE *f)
     fprintf(f, "  digest           %016" PRIx64 "\n", r->digest);
 }
 
+/* The counters of group g (MACHINE or EMULATOR) under their table keys. */
+enum { MACHINE, EMULATOR };
+
+static void json_counters(wse_json *j, const wse_engine_stats *s, int g)
+{
+#define JSON_STAT_(f, reduce, group, exact, key, doc) \
+    if (group == g)                                   \
+        wse_json_uint(j, key, s->f);
+    WSE_STATS(JSON_STAT_)
+#undef JSON_STAT_
+}
+
 static void json_machine(wse_json *j, const wse_report *r)
 {
     const wse_engine_stats *s = &r->st;
-    wse_json_uint(j, "cycles", s->cycles);
+    json_counters(j, s, MACHINE);
     wse_json_num(j, "clock_hz", r->clock_hz);
     wse_json_num(j, "wafer_time_s", r->wafer_time_s);
     wse_json_num(j, "useful_flops", r->useful_flops);
     wse_json_num(j, "useful_flops_per_s", r->useful_flops_per_s);
-    wse_json_uint(j, "counted_flops", s->flops);
-    wse_json_uint(j, "wavelets_sent", s->wavelets_sent);
-    wse_json_uint(j, "wavelets_received", s->wavelets_received);
-    wse_json_uint(j, "wavelet_hops", s->hops);
     wse_json_object_begin(j, "link_utilisation");
     wse_json_num(j, "mean", r->link_util_mean);
     wse_json_num(j, "max", r->link_util_max);
@@ -84,9 +117,6 @@ static void json_machine(wse_json *j, const wse_report *r)
     wse_json_str(j, "max_port", port_names[s->link.port & 3]);
     wse_json_object_end(j);
     wse_json_num(j, "pe_busy_fraction", r->busy_fraction);
-    wse_json_uint(j, "late_wavelets", s->late_wavelets);
-    wse_json_uint(j, "late_cycles", s->late_cycles);
-    wse_json_uint(j, "tasks_run", s->tasks_run);
     wse_json_object_begin(j, "sram");
     wse_json_uint(j, "high_water_bytes", s->sram.value);
     wse_json_uint(j, "budget_bytes", r->sram_bytes);
@@ -118,8 +148,7 @@ static void json_emulator(wse_json *j, const wse_report *r)
     wse_json_uint(j, "halo_bytes", r->halo_bytes);
     wse_json_uint(j, "halo_messages", r->halo_messages);
     wse_json_num(j, "load_imbalance", r->load_imbalance);
-    wse_json_uint(j, "pe_visits", r->st.pe_visits);
-    wse_json_uint(j, "cycles_stepped", r->st.cycles_stepped);
+    json_counters(j, &r->st, EMULATOR);
     wse_json_uint(j, "overhead_bytes", r->overhead_bytes);
     wse_json_num(j, "overhead_bytes_per_pe", r->overhead_per_pe);
     wse_json_object_end(j);

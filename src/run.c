@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "clock_int.h"
+#include "transfer_int.h"
 #include "wse/hostio.h"
 #include "wse/io.h"
 #include "wse/programs.h"
@@ -35,7 +37,7 @@ typedef struct run_ctx {
     wse_topology topo;
     const wse_program *prog;
     void *params;
-    wse_grid grid;
+    wse_grid *grid;
     wse_sim *sim;
     int rank, size;
     wse_rect region;
@@ -44,13 +46,6 @@ typedef struct run_ctx {
     int n_out;
     wse_npy_writer w[WSE_MAX_ARRAYS];
 } run_ctx;
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* A file the user named that cannot be read is bad input, like a typo. */
 static int as_input_error(int rc, wse_error *err)
@@ -126,9 +121,8 @@ static int ensure_dir(const char *dir, wse_error *err)
 static int load_inputs(run_ctx *c, wse_error *err)
 {
     int rc = 0;
-    for (int k = 0; k < wse_sim_nlocal(c->sim) && !rc; k++)
-        for (int i = 0; i < c->job.n_inputs && !rc; i++)
-            rc = as_input_error(wse_hostio_load(wse_sim_local(c->sim, k), &c->job.inputs[i], err), err);
+    for (int i = 0; i < c->job.n_inputs && !rc; i++)
+        rc = as_input_error(wse__transfer_load(c->sim, &c->job.inputs[i], err), err);
     return rc;
 }
 
@@ -141,116 +135,26 @@ static void progress_cb(uint64_t cycle, void *arg)
 
 /* ------------------------------------------------------------ outputs */
 
-typedef struct band_io {
-    wse_npy_writer *w;          /* rank 0: the .npy being written, or NULL */
-    uint8_t *full;              /* rank 0: the whole array, or NULL */
-    uint64_t *digest;           /* rank 0: digest to extend, or NULL */
-    size_t es;
-    uint64_t written;           /* elements emitted so far */
-} band_io;
+/* Where rank 0 sends a gathered output array: its .npy file, the digest,
+ * a whole copy for verify (each optional). */
+typedef struct sink {
+    wse_npy_writer *w;
+    uint64_t *digest;
+    uint8_t *full;
+    uint64_t at;                /* bytes received so far */
+} sink;
 
-/* Rank 0: emit elements [b->written, upto) from buf (which starts at
- * element b->written). */
-static int emit(band_io *b, const uint8_t *buf, uint64_t upto, wse_error *err)
+static int to_sink(void *arg, const void *data, uint64_t bytes, wse_error *err)
 {
-    uint64_t bytes = (upto - b->written) * b->es;
+    sink *k = arg;
     int rc = 0;
-    if (b->w && bytes)
-        rc = wse_npy_write(b->w, buf, bytes, err);
-    if (b->digest)
-        *b->digest = wse_digest(*b->digest, buf, bytes);
-    if (b->full)
-        memcpy(b->full + b->written * b->es, buf, bytes);
-    b->written = upto;
-    return rc;
-}
-
-/* Gather one row of shards' runs on rank 0 and emit them. */
-static int gather_band(run_ctx *c, wse_runs *r, band_io *b, wse_error *err)
-{
-    unsigned long long mine[2] = { r->n, r->bytes }, *cnt = NULL;
-    int *rn = NULL, *rb = NULL, *dn = NULL, *db = NULL;
-    wse_runs all = { 0 };
-    if (c->rank == 0) {
-        cnt = calloc((size_t)c->size * 2, sizeof *cnt);
-        rn = calloc((size_t)c->size, sizeof *rn);
-        rb = calloc((size_t)c->size, sizeof *rb);
-        dn = calloc((size_t)c->size, sizeof *dn);
-        db = calloc((size_t)c->size, sizeof *db);
-    }
-    MPI_Gather(mine, 2, MPI_UNSIGNED_LONG_LONG, cnt, 2, MPI_UNSIGNED_LONG_LONG, 0, c->opt->comm);
-    int rc = 0;
-    if (c->rank == 0) {
-        for (int i = 0; i < c->size; i++) {
-            rn[i] = (int)cnt[2 * i];
-            dn[i] = (int)cnt[2 * i + 1];
-            rb[i] = i ? rb[i - 1] + rn[i - 1] : 0;
-            db[i] = i ? db[i - 1] + dn[i - 1] : 0;
-        }
-        all.n = (uint64_t)rb[c->size - 1] + (uint64_t)rn[c->size - 1];
-        all.bytes = (uint64_t)db[c->size - 1] + (uint64_t)dn[c->size - 1];
-        all.off = malloc((all.n ? all.n : 1) * sizeof *all.off);
-        all.len = malloc((all.n ? all.n : 1) * sizeof *all.len);
-        all.data = malloc(all.bytes ? all.bytes : 1);
-        if (!all.off || !all.len || !all.data)
-            rc = WSE_ENOMEM;
-    }
-    MPI_Gatherv(r->off, (int)r->n, MPI_UNSIGNED_LONG_LONG, all.off, rn, rb, MPI_UNSIGNED_LONG_LONG, 0, c->opt->comm);
-    MPI_Gatherv(r->len, (int)r->n, MPI_UNSIGNED_LONG_LONG, all.len, rn, rb, MPI_UNSIGNED_LONG_LONG, 0, c->opt->comm);
-    MPI_Gatherv(r->data, (int)r->bytes, MPI_BYTE, all.data, dn, db, MPI_BYTE, 0, c->opt->comm);
-    if (c->rank == 0 && !rc && all.n) {
-        uint64_t lo = UINT64_MAX, hi = 0;
-        for (uint64_t i = 0; i < all.n; i++) {
-            lo = all.off[i] < lo ? all.off[i] : lo;
-            hi = all.off[i] + all.len[i] > hi ? all.off[i] + all.len[i] : hi;
-        }
-        uint8_t *band = lo >= b->written ? calloc(hi - b->written, b->es) : NULL;
-        if (lo < b->written)
-            rc = wse_error_set(err, WSE_EPROGRAM, NULL, 0, 0,
-                               "an output array is not laid out by rows of PEs; it cannot be streamed");
-        else if (!band)
-            rc = wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for an output band");
-        for (uint64_t i = 0, d = 0; !rc && i < all.n; d += all.len[i] * b->es, i++)
-            memcpy(band + (all.off[i] - b->written) * b->es, all.data + d, all.len[i] * b->es);
-        if (!rc)
-            rc = emit(b, band, hi, err);
-        free(band);
-    }
-    wse_runs_free(&all);
-    free(cnt);
-    free(rn);
-    free(rb);
-    free(dn);
-    free(db);
-    return rc;
-}
-
-/* Stream array `ai` from the PEs to rank 0, row of shards by row. */
-static int stream_array(run_ctx *c, int ai, band_io *b, wse_error *err)
-{
-    const wse_array_spec *spec = &c->prog->arrays[ai];
-    int64_t shape[3] = { 1, 1, 1 };
-    int ndim = spec->shape(c->params, c->region.width, c->region.height, shape);
-    uint64_t total = 1;
-    for (int d = 0; d < ndim; d++)
-        total *= (uint64_t)shape[d];
-    b->es = wse_dtype_size(spec->dtype);
-    wse_runs r = { 0 };
-    int rc = 0;
-    for (int j = 0; j < c->grid.gy; j++) {
-        wse_runs_clear(&r);
-        for (int k = 0; k < wse_sim_nlocal(c->sim) && !rc; k++)
-            if (wse_sim_local_id(c->sim, k) / c->grid.gx == j)
-                rc = wse_hostio_pack(wse_sim_local(c->sim, k), ai, &r, err);
-        int brc = gather_band(c, &r, b, err);
-        rc = rc ? rc : brc;
-    }
-    wse_runs_free(&r);
-    if (c->rank == 0 && !rc && b->written < total) {
-        uint8_t *zeros = calloc(total - b->written, b->es);
-        rc = zeros ? emit(b, zeros, total, err) : WSE_ENOMEM;
-        free(zeros);
-    }
+    if (k->w)
+        rc = wse_npy_write(k->w, data, bytes, err);
+    if (k->digest)
+        *k->digest = wse_digest(*k->digest, data, bytes);
+    if (k->full)
+        memcpy(k->full + k->at, data, bytes);
+    k->at += bytes;
     return rc;
 }
 
@@ -280,7 +184,7 @@ static int collect_outputs(run_ctx *c, wse_error *err)
         int keep = c->job.verify && c->prog->arrays[a].is_output;
         if (oi < 0 && !keep)
             continue;
-        band_io b = { 0 };
+        sink b = { 0 };
         if (c->rank == 0) {
             if (oi >= 0 && c->opt->out_dir && (rc = open_writer(c, oi, err)) != 0)
                 break;
@@ -299,7 +203,7 @@ static int collect_outputs(run_ctx *c, wse_error *err)
                 b.digest = &h;
             }
         }
-        int src = stream_array(c, a, &b, err);
+        int src = wse__transfer_stream(c->sim, c->grid, a, to_sink, &b, err);
         rc = rc ? rc : src;
     }
     c->rep->digest = wse_digest_u64(h, c->rep->st.cycles);
@@ -364,39 +268,6 @@ static int verify(run_ctx *c, wse_error *err)
     return 0;
 }
 
-static void derive(run_ctx *c)
-{
-    wse_report *rep = c->rep;
-    const wse_topology *t = &c->topo;
-    const wse_engine_stats *s = &rep->st;
-    wse_rect r = rep->region;
-    double cyc = (double)s->cycles, pes = (double)s->pes;
-    rep->clock_hz = t->clock_hz;
-    rep->sram_bytes = t->sram_bytes;
-    rep->wafer_time_s = cyc / t->clock_hz;
-    rep->useful_flops = c->prog->host.useful_flops(c->params, r.width, r.height);
-    rep->useful_flops_per_s = rep->wafer_time_s > 0 ? rep->useful_flops / rep->wafer_time_s : 0;
-    double links = 2.0 * ((double)(r.width - 1) * r.height + (double)r.width * (r.height - 1));
-    rep->link_util_mean = links > 0 && cyc > 0 ? (double)s->hops / (links * cyc) : 0;
-    rep->link_util_max = cyc > 0 ? (double)s->link.value / cyc : 0;
-    rep->busy_fraction = pes > 0 && cyc > 0 ? (double)s->busy_cycles / (pes * cyc) : 0;
-    rep->energy_compute_j = (double)s->flops * t->pj_per_flop * 1e-12;
-    rep->energy_fabric_j = (double)s->hops * t->pj_per_hop * 1e-12;
-    rep->energy_sram_j = (double)s->sram_bytes_moved * t->pj_per_sram_byte * 1e-12;
-    rep->energy_static_j = pes * cyc * t->pj_per_idle_pe_cycle * 1e-12;
-    rep->energy_j = rep->energy_compute_j + rep->energy_fabric_j + rep->energy_sram_j +
-                    rep->energy_static_j;
-    double cores = (double)rep->ranks * rep->threads;
-    rep->pe_cycles_per_core_s = rep->run_s > 0 ? pes * cyc / (rep->run_s * cores) : 0;
-    rep->hops_per_s = rep->run_s > 0 ? (double)s->hops / rep->run_s : 0;
-    unsigned long long mine = 0, all = 0;
-    for (int k = 0; k < wse_sim_nlocal(c->sim); k++)
-        mine += wse_engine_overhead_bytes(wse_sim_local(c->sim, k));
-    MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, c->opt->comm);
-    rep->overhead_bytes = all;
-    rep->overhead_per_pe = pes > 0 ? (double)rep->overhead_bytes / pes : 0;
-}
-
 static int fill_report(FILE *f, void *arg) { return wse_report_json(arg, f); }
 
 static int write_report(run_ctx *c, wse_error *err)
@@ -416,9 +287,10 @@ static void fill_header(run_ctx *c)
     rep->region = (wse_rect){ c->job.region_x, c->job.region_y, c->job.region_width,
                               c->job.region_height };
     rep->ranks = c->size;
-    rep->threads = c->grid.threads;
-    rep->grid_px = c->grid.px;
-    rep->grid_py = c->grid.py;
+    if (c->grid) {
+        rep->threads = wse_grid_threads(c->grid);
+        wse_grid_ranks(c->grid, &rep->grid_px, &rep->grid_py);
+    }
     rep->verify = -1;
     for (int i = 0; i < c->n_out; i++)
         snprintf(rep->outputs[i], WSE_NAME_MAX, "%s", c->job.outputs[i]);
@@ -448,13 +320,13 @@ static int prepare(run_ctx *c, wse_error *err)
     }
     c->region = (wse_rect){ c->job.region_x, c->job.region_y, c->job.region_width, c->job.region_height };
     if (!rc)
-        rc = wse_grid_make(c->region.width, c->region.height, c->size, c->opt->grid_px,
-                           c->opt->grid_py, threads, &c->grid, err);
+        rc = wse_grid_create(c->region.width, c->region.height, c->size, c->opt->grid_px,
+                             c->opt->grid_py, threads, &c->grid, err);
     if (!rc && c->job.mode == WSE_MODE_RELAXED)
-        c->grid.window = (uint64_t)c->job.window_cycles;
+        wse_grid_set_window(c->grid, (uint64_t)c->job.window_cycles);
     rc = wse_agree(c->opt->comm, rc, err);
     if (!rc)
-        rc = wse_sim_create(&c->topo, c->prog, c->params, c->region, &c->grid, c->opt->comm,
+        rc = wse_sim_create(&c->topo, c->prog, c->params, c->region, c->grid, c->opt->comm,
                             &c->sim, err);
     if (!rc)
         rc = wse_agree(c->opt->comm, load_inputs(c, err), err);
@@ -463,19 +335,19 @@ static int prepare(run_ctx *c, wse_error *err)
 
 static int run_job(run_ctx *c, wse_error *err)
 {
-    double t0 = wall();
+    double t0 = clock_seconds();
     int rc = prepare(c, err);
     fill_header(c);
     wse_report *rep = c->rep;
-    rep->setup_s = wall() - t0;
+    rep->setup_s = clock_seconds() - t0;
     if (rc || c->opt->check_only)
         return rc;
     if (c->opt->progress)
         wse_sim_set_progress(c->sim, c->opt->progress_seconds > 0 ? c->opt->progress_seconds : 10.0,
                              progress_cb, c->opt->progress);
-    double t1 = wall();
+    double t1 = clock_seconds();
     rc = wse_sim_run(c->sim, (uint64_t)c->job.max_cycles, err);
-    rep->run_s = wall() - t1;
+    rep->run_s = clock_seconds() - t1;
     double mx = rep->run_s;
     MPI_Allreduce(&rep->run_s, &mx, 1, MPI_DOUBLE, MPI_MAX, c->opt->comm);
     rep->run_s = mx;
@@ -492,8 +364,10 @@ static int run_job(run_ctx *c, wse_error *err)
     MPI_Bcast(&rep->verify, 1, MPI_INT, 0, c->opt->comm);
     MPI_Bcast(&rep->max_abs_err, 1, MPI_DOUBLE, 0, c->opt->comm);
     MPI_Bcast(&rep->tolerance, 1, MPI_DOUBLE, 0, c->opt->comm);
-    rep->wall_s = wall() - t0;
-    derive(c);
+    rep->wall_s = clock_seconds() - t0;
+    rep->useful_flops = c->prog->host.useful_flops(c->params, c->region.width, c->region.height);
+    rep->overhead_bytes = wse_sim_overhead_bytes(c->sim);
+    wse_report_derive(rep, &c->topo);
     if (!rc && c->opt->out_dir && c->rank == 0)
         rc = write_report(c, err);
     rc = wse_agree(c->opt->comm, rc, err);
@@ -520,7 +394,7 @@ int wse_run(const wse_run_options *opt, wse_report *rep, wse_error *err)
             wse_npy_abort(&c.w[i]);
     }
     wse_sim_destroy(c.sim);
-    wse_grid_free(&c.grid);
+    wse_grid_destroy(c.grid);
     free(c.params);
     return rc;
 }

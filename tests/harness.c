@@ -7,22 +7,24 @@
 #include "wse/hostio.h"
 #include "wse/io.h"
 
-void harness_local_grid(wse_grid *g, int w, int h, int gx, int gy)
+wse_grid *harness_local_grid(int w, int h, int gx, int gy)
 {
     wse_error err;
     wse_error_clear(&err);
-    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, gy, g, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(g->gy, gy);
-    free(g->xcut);
-    g->xcut = calloc((size_t)gx + 1, sizeof *g->xcut);
-    g->gx = gx;
-    g->xsub = gx;
+    wse_grid *g = NULL;
+    CU_ASSERT_EQUAL_FATAL(wse_grid_create(w, h, 1, 1, 1, gy, &g, &err), 0);
+    int sx, sy;
+    wse_grid_shards(g, &sx, &sy);
+    CU_ASSERT_EQUAL_FATAL(sy, gy);
+    int xcut[gx + 1];
     for (int i = 0; i <= gx; i++)   /* deliberately uneven: squares of i */
-        g->xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
+        xcut[i] = (int)((int64_t)w * i * i / (gx * gx));
     for (int i = 1; i <= gx; i++)
-        if (g->xcut[i] <= g->xcut[i - 1])
-            g->xcut[i] = g->xcut[i - 1] + 1;
-    g->xcut[gx] = w;
+        if (xcut[i] <= xcut[i - 1])
+            xcut[i] = xcut[i - 1] + 1;
+    xcut[gx] = w;
+    CU_ASSERT_EQUAL_FATAL(wse_grid_split_columns(g, gx, xcut, &err), 0);
+    return g;
 }
 
 static int load_inputs(wse_sim *s, const wse_program *prog, wse_error *err)
@@ -66,14 +68,13 @@ harness_outcome harness_run(const wse_program *prog, const void *params, const w
 {
     harness_outcome o;
     memset(&o, 0, sizeof o);
-    wse_grid g;
-    harness_local_grid(&g, w, h, gx, gy);
-    g.window = window;
+    wse_grid *g = harness_local_grid(w, h, gx, gy);
+    wse_grid_set_window(g, window);
     wse_rect region = { 0, 0, w, h };
     wse_sim *s = NULL;
     wse_error err;
     wse_error_clear(&err);
-    o.rc = wse_sim_create(t, prog, params, region, &g, MPI_COMM_SELF, &s, &err);
+    o.rc = wse_sim_create(t, prog, params, region, g, MPI_COMM_SELF, &s, &err);
     if (!o.rc && random_inputs)
         o.rc = load_inputs(s, prog, &err);
     if (!o.rc)
@@ -84,7 +85,7 @@ harness_outcome harness_run(const wse_program *prog, const void *params, const w
     }
     snprintf(o.msg, sizeof o.msg, "%s", err.msg);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     return o;
 }
 

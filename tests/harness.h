@@ -17,8 +17,9 @@ typedef struct harness_outcome {
     uint64_t digest;            /* of every output array, gathered */
 } harness_outcome;
 
-/* A grid of gx x gy shards, all on this rank, with uneven column cuts. */
-void harness_local_grid(wse_grid *g, int w, int h, int gx, int gy);
+/* A grid of gx x gy shards, all on this rank, with uneven column cuts
+ * (destroy with wse_grid_destroy). */
+wse_grid *harness_local_grid(int w, int h, int gx, int gy);
 
 /*
  * Run prog on a w x h region of topology t cut into gx x gy local shards

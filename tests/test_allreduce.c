@@ -22,13 +22,6 @@ int test_allreduce_suite(void);
 
 typedef struct ar_params { int64_t n, op, chunk; } ar_params;
 
-/* A grid of gx x gy shards, all on this rank, with uneven cuts (as
- * tests/test_shard.c). */
-static void ar_local_grid(wse_grid *g, int w, int h, int gx, int gy)
-{
-    harness_local_grid(g, w, h, gx, gy);
-}
-
 typedef struct ar_outcome {
     int rc;
     char msg[1024];
@@ -49,13 +42,12 @@ static ar_outcome ar_run(const ar_params *p, const wse_topology *t, int w, int h
     const wse_program *prog = &wse_program_allreduce;
     ar_outcome o;
     memset(&o, 0, sizeof o);
-    wse_grid g;
-    ar_local_grid(&g, w, h, gx, gy);
+    wse_grid *g = harness_local_grid(w, h, gx, gy);
     wse_rect region = { 0, 0, w, h };
     wse_sim *s = NULL;
     wse_error err;
     wse_error_clear(&err);
-    o.rc = wse_sim_create(t, prog, p, region, &g, MPI_COMM_SELF, &s, &err);
+    o.rc = wse_sim_create(t, prog, p, region, g, MPI_COMM_SELF, &s, &err);
     if (!o.rc) {
         wse_input in = { .name = "x", .kind = WSE_INPUT_GENERATE, .generator = WSE_GEN_RANDOM,
                          .seed = seed, .lo = -1.0, .hi = 1.0 };
@@ -70,7 +62,7 @@ static ar_outcome ar_run(const ar_params *p, const wse_topology *t, int w, int h
     }
     snprintf(o.msg, sizeof o.msg, "%s", err.msg);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     return o;
 }
 
@@ -220,11 +212,10 @@ static void test_ar_job_laptop(void)
     int w = job.region_width, h = job.region_height;
     CU_ASSERT_EQUAL(w, 64);
     CU_ASSERT_EQUAL(h, 64);
-    wse_grid g;
-    ar_local_grid(&g, w, h, 2, 2);
+    wse_grid *g = harness_local_grid(w, h, 2, 2);
     wse_rect region = { job.region_x, job.region_y, w, h };
     wse_sim *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, prog, &p, region, &g, MPI_COMM_SELF, &s, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, prog, &p, region, g, MPI_COMM_SELF, &s, &err), 0);
     CU_ASSERT_EQUAL_FATAL(job.n_inputs, 1);
     for (int k = 0; k < wse_sim_nlocal(s); k++)
         CU_ASSERT_EQUAL(wse_hostio_load(wse_sim_local(s, k), &job.inputs[0], &err), 0);
@@ -247,7 +238,7 @@ static void test_ar_job_laptop(void)
     wse_host_array_free(&y);
     wse_host_array_free(&ref);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
 }
 
 int test_allreduce_suite(void)

@@ -43,12 +43,6 @@ static void bw_run_free(bw_run *r)
     }
 }
 
-/* A gx x gy grid of shards on this rank, cut unevenly (tests/test_shard.c). */
-static void bw_grid(wse_grid *g, int w, int h, int gx, int gy)
-{
-    harness_local_grid(g, w, h, gx, gy);
-}
-
 /* Run on a gx x gy grid of shards, gather every output, compute the
  * reference. */
 static bw_run bw_go(const wse_topology *t, const bw_params *p, int w, int h, int gx, int gy)
@@ -56,13 +50,12 @@ static bw_run bw_go(const wse_topology *t, const bw_params *p, int w, int h, int
     const wse_program *prog = &wse_program_bandwidth;
     bw_run r;
     memset(&r, 0, sizeof r);
-    wse_grid g;
-    bw_grid(&g, w, h, gx, gy);
+    wse_grid *g = harness_local_grid(w, h, gx, gy);
     wse_rect region = { 0, 0, w, h };
     wse_sim *s = NULL;
     wse_error err;
     wse_error_clear(&err);
-    r.rc = wse_sim_create(t, prog, p, region, &g, MPI_COMM_SELF, &s, &err);
+    r.rc = wse_sim_create(t, prog, p, region, g, MPI_COMM_SELF, &s, &err);
     if (!r.rc)
         r.rc = wse_sim_run(s, 100000000, &err);
     snprintf(r.msg, sizeof r.msg, "%s", err.msg);
@@ -82,7 +75,7 @@ static bw_run bw_go(const wse_topology *t, const bw_params *p, int w, int h, int
         CU_ASSERT_EQUAL(prog->host.reference(p, w, h, refs), 0);
     }
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     return r;
 }
 

@@ -25,13 +25,6 @@ typedef struct gemv_params { int64_t mb, nb, chunk; } gemv_params;
 
 enum { GV_A = 0, GV_X = 1, GV_B = 2, GV_Y = 3 };
 
-/* A grid of gx x gy shards, all on this rank, with uneven cuts (as
- * tests/test_shard.c). */
-static void gv_local_grid(wse_grid *g, int w, int h, int gx, int gy)
-{
-    harness_local_grid(g, w, h, gx, gy);
-}
-
 typedef struct gv_outcome {
     int rc;
     char msg[1024];
@@ -53,13 +46,12 @@ static gv_outcome gv_run(const gemv_params *p, const wse_topology *t, int w, int
     const wse_program *prog = &wse_program_gemv;
     gv_outcome o;
     memset(&o, 0, sizeof o);
-    wse_grid g;
-    gv_local_grid(&g, w, h, gx, gy);
+    wse_grid *g = harness_local_grid(w, h, gx, gy);
     wse_rect region = { 0, 0, w, h };
     wse_sim *s = NULL;
     wse_error err;
     wse_error_clear(&err);
-    o.rc = wse_sim_create(t, prog, p, region, &g, MPI_COMM_SELF, &s, &err);
+    o.rc = wse_sim_create(t, prog, p, region, g, MPI_COMM_SELF, &s, &err);
     if (!o.rc) {
         static const char *const names[3] = { "A", "x", "b" };
         for (int a = 0; a < 3; a++) {
@@ -78,7 +70,7 @@ static gv_outcome gv_run(const gemv_params *p, const wse_topology *t, int w, int
     }
     snprintf(o.msg, sizeof o.msg, "%s", err.msg);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     return o;
 }
 
@@ -213,11 +205,10 @@ static void test_gv_job_laptop(void)
     int w = job.region_width, h = job.region_height;
     CU_ASSERT_EQUAL(w, 64);
     CU_ASSERT_EQUAL(h, 64);
-    wse_grid g;
-    gv_local_grid(&g, w, h, 2, 2);
+    wse_grid *g = harness_local_grid(w, h, 2, 2);
     wse_rect region = { job.region_x, job.region_y, w, h };
     wse_sim *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, prog, &p, region, &g, MPI_COMM_SELF, &s, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, prog, &p, region, g, MPI_COMM_SELF, &s, &err), 0);
     CU_ASSERT_EQUAL_FATAL(job.n_inputs, 3);
     wse_host_array arr[4];
     memset(arr, 0, sizeof arr);
@@ -245,7 +236,7 @@ static void test_gv_job_laptop(void)
         wse_host_array_free(&arr[a]);
     wse_host_array_free(&y);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
 }
 
 int test_gemv_suite(void)

@@ -87,12 +87,6 @@ static void test_life_tiny_tiles(void) { life_vs_reference(6, 5, 1, 1, 7, 4, 1);
 static void test_life_depth1_latency3(void) { life_vs_reference(5, 4, 6, 9, 6, 1, 3); }
 static void test_life_zero_steps(void) { life_vs_reference(3, 3, 4, 4, 0, 4, 1); }
 
-/* A gx x gy grid of shards on this rank, cut unevenly (tests/test_shard.c). */
-static void life_grid(wse_grid *g, int w, int h, int gx, int gy)
-{
-    harness_local_grid(g, w, h, gx, gy);
-}
-
 typedef struct life_outcome {
     int rc;
     wse_engine_stats st;
@@ -107,13 +101,12 @@ static life_outcome life_grid_run(const wse_topology *t, const life_params *p, i
     const wse_program *prog = &wse_program_life;
     life_outcome o;
     memset(&o, 0, sizeof o);
-    wse_grid g;
-    life_grid(&g, w, h, gx, gy);
+    wse_grid *g = harness_local_grid(w, h, gx, gy);
     wse_rect region = { 0, 0, w, h };
     wse_sim *s = NULL;
     wse_error err;
     wse_error_clear(&err);
-    o.rc = wse_sim_create(t, prog, p, region, &g, MPI_COMM_SELF, &s, &err);
+    o.rc = wse_sim_create(t, prog, p, region, g, MPI_COMM_SELF, &s, &err);
     if (!o.rc)
         o.rc = wse_hostio_input(prog, p, w, h, in, &o.in, &err);
     for (int k = 0; !o.rc && k < wse_sim_nlocal(s); k++)
@@ -130,7 +123,7 @@ static life_outcome life_grid_run(const wse_topology *t, const life_params *p, i
     if (o.rc)
         fprintf(stderr, "\n  life grid %dx%d: %s\n", gx, gy, err.msg);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     return o;
 }
 

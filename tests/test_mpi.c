@@ -36,14 +36,14 @@ static outcome run_on(MPI_Comm comm, const wse_program *prog, const void *params
     memset(&o, 0, sizeof o);
     int size;
     MPI_Comm_size(comm, &size);
-    wse_grid g;
+    wse_grid *g = NULL;
     wse_error err;
     wse_error_clear(&err);
     wse_sim *s = NULL;
     wse_rect region = { 0, 0, w, h };
-    o.rc = wse_grid_make(w, h, size, px, py, 1, &g, &err);
+    o.rc = wse_grid_create(w, h, size, px, py, 1, &g, &err);
     if (!o.rc)
-        o.rc = wse_sim_create(t, prog, params, region, &g, comm, &s, &err);
+        o.rc = wse_sim_create(t, prog, params, region, g, comm, &s, &err);
     if (!o.rc && input) {
         wse_input in = { .name = "u0", .kind = WSE_INPUT_GENERATE, .generator = WSE_GEN_RANDOM,
                          .seed = 3, .lo = -1, .hi = 1 };
@@ -68,7 +68,7 @@ static outcome run_on(MPI_Comm comm, const wse_program *prog, const void *params
         wse_host_array_free(&all);
         wse_sim_destroy(s);
     }
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     snprintf(o.msg, sizeof o.msg, "%s", err.msg);
     return o;
 }
@@ -119,13 +119,13 @@ static void test_backpressure_across_ranks(void)
     int size, rank;
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    wse_grid g;
+    wse_grid *g = NULL;
     wse_error err;
     wse_error_clear(&err);
     wse_sim *s = NULL;
     wse_rect region = { 0, 0, 6, 2 };
-    CU_ASSERT_EQUAL_FATAL(wse_grid_make(6, 2, size, size, 1, 1, &g, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, &probe_program, &p, region, &g, MPI_COMM_WORLD, &s, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_grid_create(6, 2, size, size, 1, 1, &g, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, &probe_program, &p, region, g, MPI_COMM_WORLD, &s, &err), 0);
     CU_ASSERT_EQUAL(wse_sim_run(s, 100000, &err), 0);
     int checked = 0, all = 0;
     for (int k = 0; k < wse_sim_nlocal(s); k++) {
@@ -146,7 +146,7 @@ static void test_backpressure_across_ranks(void)
     wse_sim_stats(s, &st);
     CU_ASSERT_EQUAL(st.hops, 12u * 5u);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
 }
 
 static void starve(wse_pe *pe, probe_state *s, const probe_params *p)

@@ -35,24 +35,37 @@ static void same(const outcome *a, const outcome *b)
 
 static void test_grid_cuts(void)
 {
-    wse_grid g;
+    wse_grid *g = NULL;
     wse_error err;
     wse_error_clear(&err);
-    CU_ASSERT_EQUAL(wse_grid_make(10, 7, 6, 0, 0, 1, &g, &err), 0);
-    CU_ASSERT_EQUAL(g.px * g.py, 6);
-    CU_ASSERT_EQUAL(g.xcut[0], 0);
-    CU_ASSERT_EQUAL(g.xcut[g.gx], 10);
-    CU_ASSERT_EQUAL(g.ycut[g.gy], 7);
-    wse_grid_free(&g);
-    CU_ASSERT_EQUAL(wse_grid_make(10, 7, 4, 3, 1, 1, &g, &err), WSE_ECONFIG);
+    int px, py, gx, gy;
+    CU_ASSERT_EQUAL_FATAL(wse_grid_create(10, 7, 6, 0, 0, 1, &g, &err), 0);
+    wse_grid_ranks(g, &px, &py);
+    wse_grid_shards(g, &gx, &gy);
+    CU_ASSERT_EQUAL(px * py, 6);
+    CU_ASSERT_EQUAL(wse_grid_rect(g, 0, 0).x, 0);
+    CU_ASSERT_EQUAL(wse_grid_rect(g, gx - 1, 0).x + wse_grid_rect(g, gx - 1, 0).width, 10);
+    CU_ASSERT_EQUAL(wse_grid_rect(g, 0, gy - 1).y + wse_grid_rect(g, 0, gy - 1).height, 7);
+    wse_grid_destroy(g);
+    CU_ASSERT_EQUAL(wse_grid_create(10, 7, 4, 3, 1, 1, &g, &err), WSE_ECONFIG);
+    CU_ASSERT_PTR_NULL(g);
     CU_ASSERT_STRING_EQUAL(err.msg, "--grid 3x1 needs 3 ranks, but 4 are running");
     wse_error_clear(&err);
-    CU_ASSERT_EQUAL(wse_grid_make(4, 7, 5, 5, 1, 1, &g, &err), WSE_ECONFIG);
+    CU_ASSERT_EQUAL(wse_grid_create(4, 7, 5, 5, 1, 1, &g, &err), WSE_ECONFIG);
     /* threads are capped so every shard keeps a row */
-    CU_ASSERT_EQUAL(wse_grid_make(4, 3, 1, 1, 1, 8, &g, &err), 0);
-    CU_ASSERT_EQUAL(g.threads, 3);
-    CU_ASSERT_EQUAL(g.gy, 3);
-    wse_grid_free(&g);
+    CU_ASSERT_EQUAL_FATAL(wse_grid_create(4, 3, 1, 1, 1, 8, &g, &err), 0);
+    wse_grid_shards(g, &gx, &gy);
+    CU_ASSERT_EQUAL(wse_grid_threads(g), 3);
+    CU_ASSERT_EQUAL(gy, 3);
+    /* uneven columns for in-process tests; cuts must increase */
+    static const int good[4] = { 0, 1, 3, 4 }, bad[3] = { 0, 2, 2 };
+    CU_ASSERT_EQUAL(wse_grid_split_columns(g, 3, good, &err), 0);
+    wse_grid_shards(g, &gx, &gy);
+    CU_ASSERT_EQUAL(gx, 3);
+    CU_ASSERT_EQUAL(wse_grid_rect(g, 1, 2).width, 2);
+    CU_ASSERT_EQUAL(wse_grid_owner(g, 2, 2), 0);
+    CU_ASSERT_EQUAL(wse_grid_split_columns(g, 2, bad, &err), WSE_EINVAL);
+    wse_grid_destroy(g);
 }
 
 static void test_heat_any_grid(void)

@@ -213,11 +213,6 @@ static void test_s25_wavefront(void)
 
 /* ------------------------------------------------------------ shard grids */
 
-static void s25_local_grid(wse_grid *g, int w, int h, int gx, int gy)
-{
-    harness_local_grid(g, w, h, gx, gy);
-}
-
 typedef struct s25_outcome {
     int rc;
     wse_engine_stats st;
@@ -229,13 +224,12 @@ static s25_outcome s25_run_grid(const s25_params *p, const wse_topology *t, int 
 {
     s25_outcome o;
     memset(&o, 0, sizeof o);
-    wse_grid g;
-    s25_local_grid(&g, w, h, gx, gy);
+    wse_grid *g = harness_local_grid(w, h, gx, gy);
     wse_rect region = { 0, 0, w, h };
     wse_sim *s = NULL;
     wse_error err;
     wse_error_clear(&err);
-    o.rc = wse_sim_create(t, s25, p, region, &g, MPI_COMM_SELF, &s, &err);
+    o.rc = wse_sim_create(t, s25, p, region, g, MPI_COMM_SELF, &s, &err);
     wse_host_array out;
     memset(&out, 0, sizeof out);
     for (int k = 0; !o.rc && k < wse_sim_nlocal(s); k++) {
@@ -253,7 +247,7 @@ static s25_outcome s25_run_grid(const s25_params *p, const wse_topology *t, int 
     }
     wse_host_array_free(&out);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     return o;
 }
 
@@ -329,15 +323,14 @@ static void test_s25_bad_params(void)
     wse_error_clear(&err);
     CU_ASSERT_EQUAL(wse_engine_create(&t, s25, &p, r, NULL, &e, &err), WSE_EPROGRAM);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "source (6, 2, 4) is outside the 6 x 4 x 8 grid"));
-    wse_grid g;
-    s25_local_grid(&g, 6, 4, 3, 2);
+    wse_grid *g = harness_local_grid(6, 4, 3, 2);
     wse_rect region = { 0, 0, 6, 4 };
     wse_sim *s = NULL;
     wse_error err2;
     wse_error_clear(&err2);
-    CU_ASSERT_EQUAL(wse_sim_create(&t, s25, &p, region, &g, MPI_COMM_SELF, &s, &err2), WSE_EPROGRAM);
+    CU_ASSERT_EQUAL(wse_sim_create(&t, s25, &p, region, g, MPI_COMM_SELF, &s, &err2), WSE_EPROGRAM);
     CU_ASSERT_STRING_EQUAL(err.msg, err2.msg);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     p = s25_default(8, 2);
     p.src_z = 8;
     CU_ASSERT_EQUAL(wse_engine_create(&t, s25, &p, r, NULL, &e, &err), WSE_EPROGRAM);
@@ -380,10 +373,10 @@ static void test_s25_job(void)
     CU_ASSERT_STRING_EQUAL(topo.name, "laptop");
     int w = job.region_width, h = job.region_height;
     wse_rect region = { job.region_x, job.region_y, w, h };
-    wse_grid g;
-    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, 2, &g, &err), 0);
+    wse_grid *g = NULL;
+    CU_ASSERT_EQUAL_FATAL(wse_grid_create(w, h, 1, 1, 1, 2, &g, &err), 0);
     wse_sim *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&topo, s25, &p, region, &g, MPI_COMM_SELF, &s, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&topo, s25, &p, region, g, MPI_COMM_SELF, &s, &err), 0);
     void *arrays[3] = { NULL, NULL, NULL };
     wse_host_array in[2], out, ref;
     memset(in, 0, sizeof in);
@@ -419,7 +412,7 @@ static void test_s25_job(void)
     wse_host_array_free(&out);
     wse_host_array_free(&ref);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
 }
 
 int test_stencil25_suite(void)

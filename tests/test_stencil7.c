@@ -80,13 +80,6 @@ static void test_s7_zero_steps(void) { s7_vs_reference(3, 2, 4, 0, 4, 1); }
 
 /* ------------------------------------------------------------ shard grids */
 
-/* A grid of gx x gy shards, all on this rank, with uneven cuts (as in
- * tests/test_shard.c). */
-static void s7_local_grid(wse_grid *g, int w, int h, int gx, int gy)
-{
-    harness_local_grid(g, w, h, gx, gy);
-}
-
 typedef struct s7_outcome {
     int rc;
     wse_engine_stats st;
@@ -98,13 +91,12 @@ static s7_outcome s7_run_grid(const s7_params *p, const wse_topology *t, int w, 
 {
     s7_outcome o;
     memset(&o, 0, sizeof o);
-    wse_grid g;
-    s7_local_grid(&g, w, h, gx, gy);
+    wse_grid *g = harness_local_grid(w, h, gx, gy);
     wse_rect region = { 0, 0, w, h };
     wse_sim *s = NULL;
     wse_error err;
     wse_error_clear(&err);
-    o.rc = wse_sim_create(t, s7, p, region, &g, MPI_COMM_SELF, &s, &err);
+    o.rc = wse_sim_create(t, s7, p, region, g, MPI_COMM_SELF, &s, &err);
     wse_host_array in, out;
     memset(&in, 0, sizeof in);
     memset(&out, 0, sizeof out);
@@ -126,7 +118,7 @@ static s7_outcome s7_run_grid(const s7_params *p, const wse_topology *t, int w, 
     wse_host_array_free(&in);
     wse_host_array_free(&out);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
     return o;
 }
 
@@ -220,10 +212,10 @@ static void test_s7_job(void)
     CU_ASSERT_STRING_EQUAL(topo.name, "laptop");
     int w = job.region_width, h = job.region_height;
     wse_rect region = { job.region_x, job.region_y, w, h };
-    wse_grid g;
-    CU_ASSERT_EQUAL_FATAL(wse_grid_make(w, h, 1, 1, 1, 2, &g, &err), 0);
+    wse_grid *g = NULL;
+    CU_ASSERT_EQUAL_FATAL(wse_grid_create(w, h, 1, 1, 1, 2, &g, &err), 0);
     wse_sim *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&topo, s7, &p, region, &g, MPI_COMM_SELF, &s, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_sim_create(&topo, s7, &p, region, g, MPI_COMM_SELF, &s, &err), 0);
     CU_ASSERT_EQUAL_FATAL(job.n_inputs, 1);
     for (int k = 0; k < wse_sim_nlocal(s); k++)
         CU_ASSERT_EQUAL(wse_hostio_load(wse_sim_local(s, k), &job.inputs[0], &err), 0);
@@ -245,7 +237,7 @@ static void test_s7_job(void)
     wse_host_array_free(&u0);
     wse_host_array_free(&ref);
     wse_sim_destroy(s);
-    wse_grid_free(&g);
+    wse_grid_destroy(g);
 }
 
 int test_stencil7_suite(void)

@@ -53,19 +53,6 @@ int wse_hostio_gather(wse_engine *e, int array, wse_host_array *a,
  */
 int wse_hostio_load(wse_engine *e, const wse_input *in, wse_error *err);
 
-/* Runs of one array gathered from PEs: element offsets in the global array
- * (C order), lengths, and the data back to back. */
-typedef struct wse_runs {
-    uint64_t *off, *len;
-    uint8_t *data;
-    uint64_t n, cap, bytes, bcap;
-} wse_runs;
-
-/* Append this engine's blocks of spec index `array` to r. */
-int wse_hostio_pack(wse_engine *e, int array, wse_runs *r, wse_error *err);
-void wse_runs_clear(wse_runs *r);
-void wse_runs_free(wse_runs *r);
-
 /* Value of generator g for element `index` of `count`. */
 double wse_generate(int g, uint64_t seed, double lo, double hi,
                     uint64_t index, uint64_t count);
