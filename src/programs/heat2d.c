@@ -37,14 +37,18 @@ static const wse_param_spec heat_param_spec[] = {
     { "alpha", WSE_PARAM_FLOAT, 0.1, 0.0, 0.25, offsetof(heat_params, alpha), "diffusion number dt*k/dx^2 (stable <= 0.25)" },
 };
 
-enum { T_SEND0 = 32, T_RECV0 = 36, T_STEP = 40, T_COMPUTE = 41 };
+/* ---------------------------------------------------------- device: runs on every PE */
+
+/* Local tasks (T_SEND0 + d and T_RECV0 + d end the fabric operations of
+ * direction d); the CE ranks them in this order. */
+enum { T_SEND0 = WSE_LOCAL_TASK(0), T_RECV0 = WSE_LOCAL_TASK(4), T_STEP = WSE_LOCAL_TASK(8),
+       T_COMPUTE = WSE_LOCAL_TASK(9) };
 static const int base_color[4] = { 0, 2, 4, 6 };   /* flow toward N, E, S, W */
 
-/* Per-PE state, at the start of the PE's SRAM.  Offsets, not pointers, so
- * the state can be serialised. */
+/* Per-PE state, at the start of the PE's SRAM. */
 typedef struct heat_state {
-    uint32_t buf_off[2];      /* the two tiles, byte offsets from the state */
-    uint32_t tmp_off;         /* one row of scratch */
+    wse_f32_ref buf[2];       /* the two tiles with halo */
+    wse_f32_ref tmp;          /* one row of scratch */
     int32_t cur;              /* tile holding the current step */
     int32_t step;
     int32_t pending;          /* fabric operations still in flight */
@@ -53,49 +57,36 @@ typedef struct heat_state {
     uint8_t send_color[4], recv_color[4];
 } heat_state;
 
-static float *tile(heat_state *s, int which)
-{
-    return (float *)((uint8_t *)s + s->buf_off[which]);
-}
-
-static int has_neighbour(const wse_pe *pe, int d)
-{
-    static const int dx[4] = { 0, 1, 0, -1 }, dy[4] = { -1, 0, 1, 0 };
-    int x = pe_x(pe) + dx[d], y = pe_y(pe) + dy[d];
-    return x >= 0 && y >= 0 && x < pe_width(pe) && y < pe_height(pe);
-}
-
 /* Parity of PE (x, y) along the axis of direction d. */
-static int parity(int x, int y, int d) { return (d == 1 || d == 3) ? (x & 1) : (y & 1); }
+static int parity(int x, int y, int d) { return pe_port_is_x(d) ? (x & 1) : (y & 1); }
 
 static int heat_setup(wse_pe *pe, void *state)
 {
     const heat_params *p = pe_params(pe);
     heat_state *s = state;
     size_t cells = (size_t)(p->tile_w + 2) * (size_t)(p->tile_h + 2);
-    uint8_t *a = pe_alloc(pe, cells * sizeof(float));
-    uint8_t *b = pe_alloc(pe, cells * sizeof(float));
-    uint8_t *t = pe_alloc(pe, (size_t)p->tile_w * sizeof(float));
+    float *a = pe_alloc_f32(pe, cells);
+    float *b = pe_alloc_f32(pe, cells);
+    float *t = pe_alloc_f32(pe, (size_t)p->tile_w);
     if (!a || !b || !t)
         return WSE_ESRAM;
-    s->buf_off[0] = (uint32_t)(a - (uint8_t *)s);
-    s->buf_off[1] = (uint32_t)(b - (uint8_t *)s);
-    s->tmp_off = (uint32_t)(t - (uint8_t *)s);
+    s->buf[0] = pe_ref_f32(s, a);
+    s->buf[1] = pe_ref_f32(s, b);
+    s->tmp = pe_ref_f32(s, t);
     int x = pe_x(pe), y = pe_y(pe);
-    static const unsigned port[4] = { WSE_N, WSE_E, WSE_S, WSE_W };
     for (int d = 0; d < 4; d++) {
-        int o = (d + 2) % 4;
-        if (has_neighbour(pe, d)) {              /* we send toward d */
+        int o = pe_port_opposite(d);
+        if (pe_has_neighbour(pe, d)) {           /* we send toward d */
             s->send_mask |= (uint8_t)(1u << d);
             s->send_color[d] = (uint8_t)(base_color[d] + parity(x, y, d));
-            pe_route(pe, s->send_color[d], WSE_RAMP, port[d]);
+            pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
             pe_bind_local_task(pe, T_SEND0 + d);
         }
-        if (has_neighbour(pe, o)) {              /* flow d arrives from o */
-            int nx = x + (o == 1) - (o == 3), ny = y + (o == 2) - (o == 0);
+        if (pe_has_neighbour(pe, o)) {           /* flow d arrives from o */
+            int nx = x + pe_port_dx(o), ny = y + pe_port_dy(o);
             s->recv_mask |= (uint8_t)(1u << d);
             s->recv_color[d] = (uint8_t)(base_color[d] + parity(nx, ny, d));
-            pe_route(pe, s->recv_color[d], port[o], WSE_RAMP);
+            pe_route(pe, s->recv_color[d], pe_port_mask(o), WSE_RAMP);
             pe_bind_local_task(pe, T_RECV0 + d);
         }
     }
@@ -109,22 +100,22 @@ static int heat_setup(wse_pe *pe, void *state)
 static void heat_exchange(wse_pe *pe, heat_state *s, const heat_params *p)
 {
     int tw = (int)p->tile_w, th = (int)p->tile_h, row = tw + 2;
-    float *u = tile(s, s->cur);
+    float *u = pe_f32(s, s->buf[s->cur]);
     s->pending = 0;
     for (int d = 0; d < 4; d++) {
+        /* an edge is a column of th cells for E/W, a row of tw cells for N/S */
+        int n = pe_port_is_x(d) ? th : tw, stride = pe_port_is_x(d) ? row : 1;
         if (s->send_mask & (1u << d)) {
             /* edge cells next to neighbour d: N row 1, S row th, E col tw, W col 1 */
-            const float *src = d == 0 ? &u[row + 1] : d == 2 ? &u[th * row + 1]
-                             : d == 1 ? &u[row + tw] : &u[row + 1];
-            int n = (d == 0 || d == 2) ? tw : th, stride = (d == 0 || d == 2) ? 1 : row;
+            const float *src = d == WSE_PORT_N ? &u[row + 1] : d == WSE_PORT_S ? &u[th * row + 1]
+                             : d == WSE_PORT_E ? &u[row + tw] : &u[row + 1];
             pe_fabout(pe, s->send_color[d], src, n, stride, T_SEND0 + d, WSE_ASYNC);
             s->pending++;
         }
         if (s->recv_mask & (1u << d)) {
             /* flow toward d lands in the halo on the opposite side */
-            float *dst = d == 2 ? &u[1] : d == 0 ? &u[(th + 1) * row + 1]
-                       : d == 1 ? &u[row] : &u[row + tw + 1];
-            int n = (d == 0 || d == 2) ? tw : th, stride = (d == 0 || d == 2) ? 1 : row;
+            float *dst = d == WSE_PORT_S ? &u[1] : d == WSE_PORT_N ? &u[(th + 1) * row + 1]
+                       : d == WSE_PORT_E ? &u[row] : &u[row + tw + 1];
             pe_fabin(pe, s->recv_color[d], dst, n, stride, T_RECV0 + d, WSE_ASYNC);
             s->pending++;
         }
@@ -136,8 +127,8 @@ static void heat_exchange(wse_pe *pe, heat_state *s, const heat_params *p)
 static void heat_compute(wse_pe *pe, heat_state *s, const heat_params *p)
 {
     int tw = (int)p->tile_w, th = (int)p->tile_h, row = tw + 2;
-    float *u = tile(s, s->cur), *v = tile(s, 1 - s->cur);
-    float *t = (float *)((uint8_t *)s + s->tmp_off);
+    float *u = pe_f32(s, s->buf[s->cur]), *v = pe_f32(s, s->buf[1 - s->cur]);
+    float *t = pe_f32(s, s->tmp);
     float alpha = (float)p->alpha;
     for (int i = 1; i <= th; i++) {
         float *c = &u[i * row + 1];
@@ -169,6 +160,8 @@ static void heat_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
 }
 
+/* ---------------------------------------------------------- host */
+
 static int heat_shape(const void *params, int width, int height, int64_t shape[3])
 {
     const heat_params *p = params;
@@ -180,9 +173,9 @@ static int heat_shape(const void *params, int width, int height, int64_t shape[3
 static void heat_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const heat_params *p = pe_params(pe);
-    heat_state *s = (heat_state *)state;
+    const heat_state *s = state;
     int row = (int)p->tile_w + 2;
-    b->ptr = tile(s, s->cur) + row + 1;
+    b->ptr = pe_f32(s, s->buf[s->cur]) + row + 1;
     b->origin[0] = (int64_t)pe_y(pe) * p->tile_h;
     b->origin[1] = (int64_t)pe_x(pe) * p->tile_w;
     b->extent[0] = p->tile_h;
