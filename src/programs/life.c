@@ -46,8 +46,6 @@
 #include "wse/pe.h"
 #include "wse/programs.h"
 
-#define LIFE_VSTART 2   /* cycles to start a vector pass (wse2.yaml) */
-
 typedef struct life_params {
     int64_t tile_w, tile_h, steps;
 } life_params;
@@ -58,16 +56,21 @@ static const wse_param_spec life_param_spec[] = {
     { "steps", WSE_PARAM_INT, 10, 0, 1e6, offsetof(life_params, steps), "generations" },
 };
 
-enum { D_N = 0, D_E = 1, D_S = 2, D_W = 3 };
-enum { T_SEND0 = 32, T_RECV0 = 36, T_NEXT = 40 };
+/* ---------------------------------------------------------- device: runs on every PE */
+
+#define LIFE_VSTART 2   /* cycles to start a vector pass (wse2.yaml) */
+
+/* Local tasks (T_SEND0 + d and T_RECV0 + d end the fabric operations of
+ * direction d); the CE ranks them in this order. */
+enum { T_SEND0 = WSE_LOCAL_TASK(0), T_RECV0 = WSE_LOCAL_TASK(4), T_NEXT = WSE_LOCAL_TASK(8) };
 static const int base_color[4] = { 0, 2, 4, 6 };   /* flow toward N, E, S, W */
 
-/* Per-PE state, at the start of the PE's SRAM; offsets, not pointers. */
+/* Per-PE state, at the start of the PE's SRAM. */
 typedef struct life_state {
-    uint32_t buf_off[2];      /* the two tiles with halo */
-    uint32_t v_off, n_off;    /* scratch rows: tw+2 and tw bytes */
-    uint32_t send_off[4];     /* packed edges, per direction of flow */
-    uint32_t recv_off[4];
+    wse_u8_ref buf[2];        /* the two tiles with halo */
+    wse_u8_ref v, n;          /* scratch rows: tw+2 and tw bytes */
+    wse_u32_ref send[4];      /* packed edges, per direction of flow */
+    wse_u32_ref recv[4];
     int32_t cur;              /* tile holding the current generation */
     int32_t gen;
     int32_t phase;            /* 0 start, 1 east/west, 2 north/south */
@@ -76,23 +79,14 @@ typedef struct life_state {
     uint8_t send_color[4], recv_color[4];
 } life_state;
 
-static uint8_t *at(life_state *s, uint32_t off) { return (uint8_t *)s + off; }
-static uint8_t *tile(life_state *s, int which) { return at(s, s->buf_off[which]); }
-
-static int has_neighbour(const wse_pe *pe, int d)
-{
-    static const int dx[4] = { 0, 1, 0, -1 }, dy[4] = { -1, 0, 1, 0 };
-    int x = pe_x(pe) + dx[d], y = pe_y(pe) + dy[d];
-    return x >= 0 && y >= 0 && x < pe_width(pe) && y < pe_height(pe);
-}
-
-static int parity(int x, int y, int d) { return (d == D_E || d == D_W) ? (x & 1) : (y & 1); }
+/* Parity of PE (x, y) along the axis of direction d. */
+static int parity(int x, int y, int d) { return pe_port_is_x(d) ? (x & 1) : (y & 1); }
 
 /* Cells in the edge that flows toward d: a column of th cells for E/W, a
  * row of tw+2 cells (with the halo corners) for N/S. */
 static int edge_cells(const life_params *p, int d)
 {
-    return (d == D_E || d == D_W) ? (int)p->tile_h : (int)p->tile_w + 2;
+    return pe_port_is_x(d) ? (int)p->tile_h : (int)p->tile_w + 2;
 }
 
 static int edge_words(const life_params *p, int d) { return (edge_cells(p, d) + 3) / 4; }
@@ -102,42 +96,40 @@ static int life_setup(wse_pe *pe, void *state)
     const life_params *p = pe_params(pe);
     life_state *s = state;
     size_t row = (size_t)p->tile_w + 2, cells = row * (size_t)(p->tile_h + 2);
-    uint8_t *base = (uint8_t *)s;
     for (int b = 0; b < 2; b++) {
-        uint8_t *t = pe_alloc(pe, cells);
+        uint8_t *t = pe_alloc_u8(pe, cells);
         if (!t)
             return WSE_ESRAM;
-        s->buf_off[b] = (uint32_t)(t - base);
+        s->buf[b] = pe_ref_u8(s, t);
     }
-    uint8_t *v = pe_alloc(pe, row), *n = pe_alloc(pe, (size_t)p->tile_w);
+    uint8_t *v = pe_alloc_u8(pe, row), *n = pe_alloc_u8(pe, (size_t)p->tile_w);
     if (!v || !n)
         return WSE_ESRAM;
-    s->v_off = (uint32_t)(v - base);
-    s->n_off = (uint32_t)(n - base);
+    s->v = pe_ref_u8(s, v);
+    s->n = pe_ref_u8(s, n);
     int x = pe_x(pe), y = pe_y(pe);
-    static const unsigned port[4] = { WSE_N, WSE_E, WSE_S, WSE_W };
     for (int d = 0; d < 4; d++) {
-        int o = (d + 2) % 4;
-        size_t bytes = (size_t)edge_words(p, d) * 4;
-        if (has_neighbour(pe, d)) {              /* we send toward d */
-            uint8_t *buf = pe_alloc(pe, bytes);
+        int o = pe_port_opposite(d);
+        size_t words = (size_t)edge_words(p, d);
+        if (pe_has_neighbour(pe, d)) {           /* we send toward d */
+            uint32_t *buf = pe_alloc_u32(pe, words);
             if (!buf)
                 return WSE_ESRAM;
-            s->send_off[d] = (uint32_t)(buf - base);
+            s->send[d] = pe_ref_u32(s, buf);
             s->send_mask |= (uint8_t)(1u << d);
             s->send_color[d] = (uint8_t)(base_color[d] + parity(x, y, d));
-            pe_route(pe, s->send_color[d], WSE_RAMP, port[d]);
+            pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
             pe_bind_local_task(pe, T_SEND0 + d);
         }
-        if (has_neighbour(pe, o)) {              /* flow d arrives from o */
-            uint8_t *buf = pe_alloc(pe, bytes);
+        if (pe_has_neighbour(pe, o)) {           /* flow d arrives from o */
+            uint32_t *buf = pe_alloc_u32(pe, words);
             if (!buf)
                 return WSE_ESRAM;
-            int nx = x + (o == D_E) - (o == D_W), ny = y + (o == D_S) - (o == D_N);
-            s->recv_off[d] = (uint32_t)(buf - base);
+            int nx = x + pe_port_dx(o), ny = y + pe_port_dy(o);
+            s->recv[d] = pe_ref_u32(s, buf);
             s->recv_mask |= (uint8_t)(1u << d);
             s->recv_color[d] = (uint8_t)(base_color[d] + parity(nx, ny, d));
-            pe_route(pe, s->recv_color[d], port[o], WSE_RAMP);
+            pe_route(pe, s->recv_color[d], pe_port_mask(o), WSE_RAMP);
             pe_bind_local_task(pe, T_RECV0 + d);
         }
     }
@@ -151,20 +143,20 @@ static int life_setup(wse_pe *pe, void *state)
 static uint8_t *edge_ptr(const life_params *p, uint8_t *u, int d, int recv, int *stride)
 {
     int tw = (int)p->tile_w, th = (int)p->tile_h, row = tw + 2;
-    *stride = (d == D_E || d == D_W) ? row : 1;
+    *stride = pe_port_is_x(d) ? row : 1;
     if (!recv) {
         switch (d) {
-        case D_E: return &u[row + tw];             /* column tw, rows 1..th */
-        case D_W: return &u[row + 1];              /* column 1 */
-        case D_S: return &u[th * row];             /* row th, columns 0..tw+1 */
-        default: return &u[row];                   /* row 1 */
+        case WSE_PORT_E: return &u[row + tw];           /* column tw, rows 1..th */
+        case WSE_PORT_W: return &u[row + 1];            /* column 1 */
+        case WSE_PORT_S: return &u[th * row];           /* row th, columns 0..tw+1 */
+        default: return &u[row];                        /* row 1 */
         }
     }
     switch (d) {
-    case D_E: return &u[row];                      /* west halo column 0 */
-    case D_W: return &u[row + tw + 1];             /* east halo column tw+1 */
-    case D_S: return &u[0];                        /* north halo row 0 */
-    default: return &u[(th + 1) * row];            /* south halo row th+1 */
+    case WSE_PORT_E: return &u[row];                    /* west halo column 0 */
+    case WSE_PORT_W: return &u[row + tw + 1];           /* east halo column tw+1 */
+    case WSE_PORT_S: return &u[0];                      /* north halo row 0 */
+    default: return &u[(th + 1) * row];                 /* south halo row th+1 */
     }
 }
 
@@ -188,20 +180,21 @@ static void unpack(wse_pe *pe, uint8_t *c, const uint32_t *w, int m, int stride)
 /* Phase 1 exchanges flows E and W, phase 2 flows N and S. */
 static void start_phase(wse_pe *pe, life_state *s, const life_params *p)
 {
-    static const int dirs[3][2] = { { 0, 0 }, { D_E, D_W }, { D_N, D_S } };
-    uint8_t *u = tile(s, s->cur);
+    static const int dirs[3][2] = { { 0, 0 }, { WSE_PORT_E, WSE_PORT_W },
+                                    { WSE_PORT_N, WSE_PORT_S } };
+    uint8_t *u = pe_u8(s, s->buf[s->cur]);
     s->pending = 0;
     for (int k = 0; k < 2; k++) {
         int d = dirs[s->phase][k], m = edge_cells(p, d), nw = edge_words(p, d), stride;
         if (s->send_mask & (1u << d)) {
-            uint32_t *w = (uint32_t *)at(s, s->send_off[d]);
+            uint32_t *w = pe_u32(s, s->send[d]);
             const uint8_t *c = edge_ptr(p, u, d, 0, &stride);
             pack(pe, w, c, m, stride);
             pe_fabout(pe, s->send_color[d], w, nw, 1, T_SEND0 + d, WSE_ASYNC);
             s->pending++;
         }
         if (s->recv_mask & (1u << d)) {
-            pe_fabin(pe, s->recv_color[d], at(s, s->recv_off[d]), nw, 1, T_RECV0 + d, WSE_ASYNC);
+            pe_fabin(pe, s->recv_color[d], pe_u32(s, s->recv[d]), nw, 1, T_RECV0 + d, WSE_ASYNC);
             s->pending++;
         }
     }
@@ -213,7 +206,7 @@ static void start_phase(wse_pe *pe, life_state *s, const life_params *p)
 static void normalise(wse_pe *pe, life_state *s, const life_params *p)
 {
     int tw = (int)p->tile_w, th = (int)p->tile_h, row = tw + 2;
-    uint8_t *u = tile(s, s->cur);
+    uint8_t *u = pe_u8(s, s->buf[s->cur]);
     for (int i = 1; i <= th; i++) {
         for (int j = 1; j <= tw; j++)
             u[i * row + j] = u[i * row + j] != 0;
@@ -224,8 +217,8 @@ static void normalise(wse_pe *pe, life_state *s, const life_params *p)
 static void compute(wse_pe *pe, life_state *s, const life_params *p)
 {
     int tw = (int)p->tile_w, th = (int)p->tile_h, row = tw + 2;
-    const uint8_t *u = tile(s, s->cur);
-    uint8_t *nu = tile(s, 1 - s->cur), *v = at(s, s->v_off), *n = at(s, s->n_off);
+    const uint8_t *u = pe_u8(s, s->buf[s->cur]);
+    uint8_t *nu = pe_u8(s, s->buf[1 - s->cur]), *v = pe_u8(s, s->v), *n = pe_u8(s, s->n);
     uint64_t row_cost = 7 * LIFE_VSTART + 2 * (uint64_t)row + 5 * (uint64_t)tw;
     for (int i = 1; i <= th; i++) {
         const uint8_t *up = &u[(i - 1) * row], *mid = &u[i * row], *dn = &u[(i + 1) * row];
@@ -266,12 +259,14 @@ static void life_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
     if (task >= T_RECV0 && task < T_RECV0 + 4) {   /* an edge arrived: into the halo */
         int d = task - T_RECV0, stride;
-        uint8_t *c = edge_ptr(p, tile(s, s->cur), d, 1, &stride);
-        unpack(pe, c, (const uint32_t *)at(s, s->recv_off[d]), edge_cells(p, d), stride);
+        uint8_t *c = edge_ptr(p, pe_u8(s, s->buf[s->cur]), d, 1, &stride);
+        unpack(pe, c, pe_u32(s, s->recv[d]), edge_cells(p, d), stride);
     }
     if (--s->pending == 0)
         pe_activate(pe, T_NEXT);
 }
+
+/* ---------------------------------------------------------- host */
 
 static int life_shape(const void *params, int width, int height, int64_t shape[3])
 {
@@ -284,9 +279,9 @@ static int life_shape(const void *params, int width, int height, int64_t shape[3
 static void life_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const life_params *p = pe_params(pe);
-    life_state *s = (life_state *)state;
+    const life_state *s = state;
     int row = (int)p->tile_w + 2;
-    b->ptr = tile(s, s->cur) + row + 1;
+    b->ptr = pe_u8(s, s->buf[s->cur]) + row + 1;
     b->origin[0] = (int64_t)pe_y(pe) * p->tile_h;
     b->origin[1] = (int64_t)pe_x(pe) * p->tile_w;
     b->origin[2] = 0;
