@@ -51,14 +51,18 @@ static const wse_param_spec s7_param_spec[] = {
     { "alpha", WSE_PARAM_FLOAT, 0.1, 0.0, 1.0 / 6.0, offsetof(s7_params, alpha), "diffusion number dt*k/h^2 (stable <= 1/6)" },
 };
 
-enum { T_SEND0 = 32, T_RECV0 = 36, T_STEP = 40, T_COMPUTE = 41 };
+/* ---------------------------------------------------------- device: runs on every PE */
+
+/* Local tasks: a send and a receive per direction (base + d), then the step. */
+enum { T_SEND0 = WSE_LOCAL_TASK(0), T_RECV0 = WSE_LOCAL_TASK(4),
+       T_STEP = WSE_LOCAL_TASK(8), T_COMPUTE = WSE_LOCAL_TASK(9) };
 enum { S7_COLORS = 8 };
 
 /* Per-PE state, at the start of the PE's SRAM.  Offsets, not pointers. */
 typedef struct s7_state {
-    uint32_t u_off;           /* nz + 2 floats: zero pad, column, zero pad */
-    uint32_t nb_off[4];       /* columns of the neighbours on side N, E, S, W */
-    uint32_t t_off;           /* nz floats of scratch */
+    wse_f32_ref u;            /* nz + 2 floats: zero pad, column, zero pad */
+    wse_f32_ref nb[4];        /* columns of the neighbours on side N, E, S, W */
+    wse_f32_ref t;            /* nz floats of scratch */
     int32_t step;
     int32_t pending;          /* fabric operations still in flight */
     uint8_t send_mask;        /* directions with a neighbour to send to */
@@ -66,17 +70,8 @@ typedef struct s7_state {
     uint8_t send_color[4], recv_color[4];
 } s7_state;
 
-static float *at(s7_state *s, uint32_t off) { return (float *)((uint8_t *)s + off); }
-
-static int has_neighbour(const wse_pe *pe, int d)
-{
-    static const int dx[4] = { 0, 1, 0, -1 }, dy[4] = { -1, 0, 1, 0 };
-    int x = pe_x(pe) + dx[d], y = pe_y(pe) + dy[d];
-    return x >= 0 && y >= 0 && x < pe_width(pe) && y < pe_height(pe);
-}
-
 /* Parity of PE (x, y) along the axis of direction d. */
-static int parity(int x, int y, int d) { return (d == 1 || d == 3) ? (x & 1) : (y & 1); }
+static int parity(int x, int y, int d) { return pe_port_is_x(d) ? (x & 1) : (y & 1); }
 
 static int s7_setup(wse_pe *pe, void *state)
 {
@@ -87,32 +82,30 @@ static int s7_setup(wse_pe *pe, void *state)
         pe_fail(pe, "needs %d colors, the topology has %d", S7_COLORS, pe_colors(pe));
         return WSE_EPROGRAM;
     }
-    uint8_t *u = pe_alloc(pe, (nz + 2) * sizeof(float));
-    uint8_t *nb[4];
+    float *u = pe_alloc_f32(pe, nz + 2), *nb[4];
     for (int k = 0; k < 4; k++)
-        nb[k] = pe_alloc(pe, nz * sizeof(float));
-    uint8_t *t = pe_alloc(pe, nz * sizeof(float));
+        nb[k] = pe_alloc_f32(pe, nz);
+    float *t = pe_alloc_f32(pe, nz);
     if (!u || !nb[0] || !nb[1] || !nb[2] || !nb[3] || !t)
         return WSE_ESRAM;
-    s->u_off = (uint32_t)(u - (uint8_t *)s);
+    s->u = pe_ref_f32(s, u);
     for (int k = 0; k < 4; k++)
-        s->nb_off[k] = (uint32_t)(nb[k] - (uint8_t *)s);
-    s->t_off = (uint32_t)(t - (uint8_t *)s);
+        s->nb[k] = pe_ref_f32(s, nb[k]);
+    s->t = pe_ref_f32(s, t);
     int x = pe_x(pe), y = pe_y(pe);
-    static const unsigned port[4] = { WSE_N, WSE_E, WSE_S, WSE_W };
     for (int d = 0; d < 4; d++) {
-        int o = (d + 2) % 4;
-        if (has_neighbour(pe, d)) {              /* we send toward d */
+        int o = pe_port_opposite(d);
+        if (pe_has_neighbour(pe, d)) {           /* we send toward d */
             s->send_mask |= (uint8_t)(1u << d);
             s->send_color[d] = (uint8_t)(2 * d + parity(x, y, d));
-            pe_route(pe, s->send_color[d], WSE_RAMP, port[d]);
+            pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
             pe_bind_local_task(pe, T_SEND0 + d);
         }
-        if (has_neighbour(pe, o)) {              /* flow d arrives from side o */
-            int nx = x + (o == 1) - (o == 3), ny = y + (o == 2) - (o == 0);
+        if (pe_has_neighbour(pe, o)) {           /* flow d arrives from side o */
+            int nx = x + pe_port_dx(o), ny = y + pe_port_dy(o);
             s->recv_mask |= (uint8_t)(1u << d);
             s->recv_color[d] = (uint8_t)(2 * d + parity(nx, ny, d));
-            pe_route(pe, s->recv_color[d], port[o], WSE_RAMP);
+            pe_route(pe, s->recv_color[d], pe_port_mask(o), WSE_RAMP);
             pe_bind_local_task(pe, T_RECV0 + d);
         }
     }
@@ -126,15 +119,15 @@ static int s7_setup(wse_pe *pe, void *state)
 static void s7_exchange(wse_pe *pe, s7_state *s, const s7_params *p)
 {
     int nz = (int)p->nz;
-    float *u = at(s, s->u_off), *t = at(s, s->t_off);
+    float *u = pe_f32(s, s->u), *t = pe_f32(s, s->t);
     s->pending = 0;
     for (int d = 0; d < 4; d++) {
         if (s->send_mask & (1u << d)) {
             pe_fabout(pe, s->send_color[d], u + 1, nz, 1, T_SEND0 + d, WSE_ASYNC);
             s->pending++;
         }
-        if (s->recv_mask & (1u << d)) {  /* flow toward d comes from side d+2 */
-            pe_fabin(pe, s->recv_color[d], at(s, s->nb_off[(d + 2) % 4]), nz, 1,
+        if (s->recv_mask & (1u << d)) {  /* flow toward d comes from the opposite side */
+            pe_fabin(pe, s->recv_color[d], pe_f32(s, s->nb[pe_port_opposite(d)]), nz, 1,
                      T_RECV0 + d, WSE_ASYNC);
             s->pending++;
         }
@@ -148,10 +141,10 @@ static void s7_exchange(wse_pe *pe, s7_state *s, const s7_params *p)
 static void s7_compute(wse_pe *pe, s7_state *s, const s7_params *p)
 {
     int nz = (int)p->nz;
-    float *u = at(s, s->u_off) + 1, *t = at(s, s->t_off);
+    float *u = pe_f32(s, s->u) + 1, *t = pe_f32(s, s->t);
     static const int order[4] = { 0, 2, 3, 1 };     /* sides N, S, W, E */
     for (int k = 0; k < 4; k++)
-        pe_vadd_f32(pe, t, t, at(s, s->nb_off[order[k]]), nz);
+        pe_vadd_f32(pe, t, t, pe_f32(s, s->nb[order[k]]), nz);
     pe_vaxpy_f32(pe, u, (float)p->alpha, t, u, nz);
     s->step++;
     pe_activate(pe, T_STEP);
@@ -174,6 +167,8 @@ static void s7_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
 }
 
+/* ---------------------------------------------------------- host */
+
 static int s7_shape(const void *params, int width, int height, int64_t shape[3])
 {
     const s7_params *p = params;
@@ -186,8 +181,8 @@ static int s7_shape(const void *params, int width, int height, int64_t shape[3])
 static void s7_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const s7_params *p = pe_params(pe);
-    s7_state *s = (s7_state *)state;
-    b->ptr = at(s, s->u_off) + 1;
+    const s7_state *s = state;
+    b->ptr = pe_f32(s, s->u) + 1;
     b->origin[0] = pe_y(pe);
     b->origin[1] = pe_x(pe);
     b->origin[2] = 0;
