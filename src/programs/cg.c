@@ -43,15 +43,18 @@ static const wse_param_spec cg_param_spec[] = {
     { "iters", WSE_PARAM_INT, 10, 0, 10000, offsetof(cg_params, iters), "CG iterations" },
 };
 
+/* ---------------------------------------------------------- device: runs on every PE */
+
 enum {
     C_HALO = 0,                 /* 0..7: halo colors, base 2d + parity */
     C_ROW = 8, C_COL = 10, C_BCOL = 12, C_BROW = 13,
-    T_SEND0 = 32, T_RECV0 = 36, T_ITER = 40, T_APPLY = 41, T_REDUCED = 42
+    T_SEND0 = WSE_LOCAL_TASK(0), T_RECV0 = WSE_LOCAL_TASK(4),   /* + direction */
+    T_ITER = WSE_LOCAL_TASK(8), T_APPLY = WSE_LOCAL_TASK(9), T_REDUCED = WSE_LOCAL_TASK(10)
 };
 
-/* Per-PE state; arrays are byte offsets from the state. */
+/* Per-PE state; arrays are refs (offsets from the state). */
 typedef struct cg_state {
-    uint32_t off_x, off_r, off_p, off_q, off_halo[4], off_res;
+    wse_f32_ref x, r, p, q, halo[4], res;
     int32_t iter, pending, phase, started;
     float rr, acc, rowsum;
     uint8_t send_mask, recv_mask, send_color[4], recv_color[4];
@@ -59,34 +62,25 @@ typedef struct cg_state {
 
 enum { PH_INIT, PH_PQ, PH_RR };
 
-static float *arr(cg_state *s, uint32_t off) { return (float *)((uint8_t *)s + off); }
-
-static int has_nb(const wse_pe *pe, int d)
-{
-    static const int dx[4] = { 0, 1, 0, -1 }, dy[4] = { -1, 0, 1, 0 };
-    int x = pe_x(pe) + dx[d], y = pe_y(pe) + dy[d];
-    return x >= 0 && y >= 0 && x < pe_width(pe) && y < pe_height(pe);
-}
-
-static int parity(int x, int y, int d) { return (d == 1 || d == 3) ? (x & 1) : (y & 1); }
+/* Parity of PE (x, y) along the axis of direction d. */
+static int parity(int x, int y, int d) { return pe_port_is_x(d) ? (x & 1) : (y & 1); }
 
 static void route_halo(wse_pe *pe, cg_state *s)
 {
-    static const unsigned port[4] = { WSE_N, WSE_E, WSE_S, WSE_W };
     int x = pe_x(pe), y = pe_y(pe);
     for (int d = 0; d < 4; d++) {
-        int o = (d + 2) % 4;
-        if (has_nb(pe, d)) {
+        int o = pe_port_opposite(d);
+        if (pe_has_neighbour(pe, d)) {
             s->send_mask |= (uint8_t)(1u << d);
             s->send_color[d] = (uint8_t)(C_HALO + 2 * d + parity(x, y, d));
-            pe_route(pe, s->send_color[d], WSE_RAMP, port[d]);
+            pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
             pe_bind_local_task(pe, T_SEND0 + d);
         }
-        if (has_nb(pe, o)) {
-            int nx = x + (o == 1) - (o == 3), ny = y + (o == 2) - (o == 0);
+        if (pe_has_neighbour(pe, o)) {
+            int nx = x + pe_port_dx(o), ny = y + pe_port_dy(o);
             s->recv_mask |= (uint8_t)(1u << d);
             s->recv_color[d] = (uint8_t)(C_HALO + 2 * d + parity(nx, ny, d));
-            pe_route(pe, s->recv_color[d], port[o], WSE_RAMP);
+            pe_route(pe, s->recv_color[d], pe_port_mask(o), WSE_RAMP);
             pe_bind_local_task(pe, T_RECV0 + d);
         }
     }
@@ -139,16 +133,14 @@ static int cg_setup(wse_pe *pe, void *state)
 {
     const cg_params *p = pe_params(pe);
     cg_state *s = state;
-    size_t col = (size_t)p->nz * sizeof(float);
-    uint32_t *offs[9] = { &s->off_x, &s->off_r, &s->off_p, &s->off_q, &s->off_halo[0],
-                          &s->off_halo[1], &s->off_halo[2], &s->off_halo[3], &s->off_res };
+    wse_f32_ref *refs[9] = { &s->x, &s->r, &s->p, &s->q, &s->halo[0], &s->halo[1],
+                             &s->halo[2], &s->halo[3], &s->res };
     int corner = pe_x(pe) == 0 && pe_y(pe) == 0;     /* keeps the residuals */
     for (int i = 0; i < 9; i++) {
-        size_t bytes = i < 8 ? col : corner ? (size_t)(p->iters + 1) * sizeof(float) : 4;
-        uint8_t *m = pe_alloc(pe, bytes);
+        float *m = pe_alloc_f32(pe, i < 8 ? (size_t)p->nz : corner ? (size_t)(p->iters + 1) : 1);
         if (!m)
             return WSE_ESRAM;
-        *offs[i] = (uint32_t)(m - (uint8_t *)s);
+        *refs[i] = pe_ref_f32(s, m);
     }
     route_halo(pe, s);
     route_reduce(pe);
@@ -158,7 +150,7 @@ static int cg_setup(wse_pe *pe, void *state)
     return 0;
 }
 
-/* ------------------------------------------------------------ allreduce */
+/* The scalar allreduce (see the header comment). */
 
 static void use_value(wse_pe *pe, cg_state *s, float v);
 
@@ -231,11 +223,11 @@ static void on_data(wse_pe *pe, cg_state *s, int color, float v)
     }
 }
 
-/* ------------------------------------------------------------ CG steps */
+/* The CG steps. */
 
 static void exchange(wse_pe *pe, cg_state *s, int nz)
 {
-    float *p = arr(s, s->off_p);
+    float *p = pe_f32(s, s->p);
     s->pending = 0;
     for (int d = 0; d < 4; d++) {
         if (s->send_mask & (1u << d)) {
@@ -243,7 +235,7 @@ static void exchange(wse_pe *pe, cg_state *s, int nz)
             s->pending++;
         }
         if (s->recv_mask & (1u << d)) {
-            pe_fabin(pe, s->recv_color[d], arr(s, s->off_halo[d]), nz, 1, T_RECV0 + d, WSE_ASYNC);
+            pe_fabin(pe, s->recv_color[d], pe_f32(s, s->halo[d]), nz, 1, T_RECV0 + d, WSE_ASYNC);
             s->pending++;
         }
     }
@@ -254,7 +246,7 @@ static void exchange(wse_pe *pe, cg_state *s, int nz)
 /* q = A p = 6 p - p[z-1] - p[z+1] - the four halo columns; then p.q. */
 static void apply_a(wse_pe *pe, cg_state *s, int nz)
 {
-    float *p = arr(s, s->off_p), *q = arr(s, s->off_q);
+    float *p = pe_f32(s, s->p), *q = pe_f32(s, s->q);
     pe_vscale_f32(pe, q, p, 6.0f, nz);
     if (nz > 1) {
         pe_vsub_f32(pe, q + 1, q + 1, p, nz - 1);
@@ -262,7 +254,7 @@ static void apply_a(wse_pe *pe, cg_state *s, int nz)
     }
     for (int d = 0; d < 4; d++)
         if (s->recv_mask & (1u << d))
-            pe_vsub_f32(pe, q, q, arr(s, s->off_halo[d]), nz);
+            pe_vsub_f32(pe, q, q, pe_f32(s, s->halo[d]), nz);
     s->phase = PH_PQ;
     reduce_start(pe, s, pe_vdot_f32(pe, p, q, nz));
 }
@@ -280,8 +272,8 @@ static void next_iteration(wse_pe *pe, cg_state *s)
 static void use_value(wse_pe *pe, cg_state *s, float v)
 {
     int nz = (int)((const cg_params *)pe_params(pe))->nz;
-    float *x = arr(s, s->off_x), *r = arr(s, s->off_r), *p = arr(s, s->off_p);
-    float *q = arr(s, s->off_q), *res = arr(s, s->off_res);
+    float *x = pe_f32(s, s->x), *r = pe_f32(s, s->r), *p = pe_f32(s, s->p);
+    float *q = pe_f32(s, s->q), *res = pe_f32(s, s->res);
     int corner = pe_x(pe) == 0 && pe_y(pe) == 0;      /* only it has res[] */
     if (s->phase == PH_INIT) {
         s->rr = v;
@@ -312,11 +304,11 @@ static void cg_task(wse_pe *pe, void *state, int task, uint32_t payload)
 {
     cg_state *s = state;
     int nz = (int)((const cg_params *)pe_params(pe))->nz;
-    if (task < 24) {
+    if (task < WSE_LOCAL_TASK(0)) {      /* a data task: the id is its color */
         on_data(pe, s, task, pe_bits_f32(payload));
     } else if (task == T_ITER) {          /* start: x = 0, p = r = b, rr = r.r */
-        float *r = arr(s, s->off_r);
-        pe_vmov_f32(pe, arr(s, s->off_p), r, nz);
+        float *r = pe_f32(s, s->r);
+        pe_vmov_f32(pe, pe_f32(s, s->p), r, nz);
         s->phase = PH_INIT;
         reduce_start(pe, s, pe_vdot_f32(pe, r, r, nz));
     } else if (task == T_APPLY) {
@@ -326,7 +318,7 @@ static void cg_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
 }
 
-/* ------------------------------------------------------------ host side */
+/* ---------------------------------------------------------- host */
 
 static int cg_shape(const void *params, int width, int height, int64_t shape[3])
 {
@@ -343,10 +335,10 @@ static int res_shape(const void *params, int width, int height, int64_t shape[3]
     return 1;
 }
 
-static void column_block(const wse_pe *pe, cg_state *s, uint32_t off, wse_array_block *b)
+static void column_block(const wse_pe *pe, const void *state, wse_f32_ref col, wse_array_block *b)
 {
     const cg_params *p = pe_params(pe);
-    b->ptr = arr(s, off);
+    b->ptr = pe_f32(state, col);
     b->origin[0] = pe_y(pe);
     b->origin[1] = pe_x(pe);
     b->extent[0] = b->extent[1] = 1;
@@ -356,19 +348,19 @@ static void column_block(const wse_pe *pe, cg_state *s, uint32_t off, wse_array_
 
 static void b_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
-    column_block(pe, (cg_state *)state, ((const cg_state *)state)->off_r, b);
+    column_block(pe, state, ((const cg_state *)state)->r, b);
 }
 
 static void x_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
-    column_block(pe, (cg_state *)state, ((const cg_state *)state)->off_x, b);
+    column_block(pe, state, ((const cg_state *)state)->x, b);
 }
 
 static void res_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const cg_params *p = pe_params(pe);
     int mine = pe_x(pe) == 0 && pe_y(pe) == 0;
-    b->ptr = arr((cg_state *)state, ((const cg_state *)state)->off_res);
+    b->ptr = pe_f32(state, ((const cg_state *)state)->res);
     b->extent[0] = mine ? p->iters + 1 : 0;
     b->extent[1] = b->extent[2] = 1;
     b->stride[0] = b->stride[1] = b->stride[2] = 1;
@@ -417,10 +409,9 @@ static void ref_apply(const ref_ctx *c, int64_t y, int64_t x, float *q)
         q[k] = q[k] - p[k - 1];
     for (int64_t k = 0; k + 1 < nz; k++)
         q[k] = q[k] - p[k + 1];
-    static const int dx[4] = { 0, 1, 0, -1 }, dy[4] = { -1, 0, 1, 0 };
-    for (int d = 0; d < 4; d++) {       /* halo d holds the column from side (d+2)%4 */
-        int o = (d + 2) % 4;
-        int64_t nx = x + dx[o], ny = y + dy[o];
+    for (int d = 0; d < 4; d++) {       /* halo d holds the column from the opposite side */
+        int o = pe_port_opposite(d);
+        int64_t nx = x + pe_port_dx(o), ny = y + pe_port_dy(o);
         if (nx < 0 || ny < 0 || nx >= c->w || ny >= c->h)
             continue;
         const float *n = &c->p[(ny * c->w + nx) * nz];
