@@ -57,12 +57,14 @@ static const wse_param_spec gemv_param_spec[] = {
     { "chunk", WSE_PARAM_INT, 4, 1, 8192, offsetof(gemv_params, chunk), "rows per pipelined chunk of the partial-sum chain (clamped to mb)" },
 };
 
+/* ---------------------------------------------------------- device: runs on every PE */
+
 enum { C_X = 0, C_P = 1 };                 /* partial sums on 1/2 */
 #define WINDOW 8                           /* chunk fabins in flight */
-enum { T_START = 24, T_XIN = 25, T_XSENT = 26, T_COMPUTE = 27, T_SENT = 28, T_IN0 = 32 };
+enum { T_START = WSE_LOCAL_TASK(0), T_XIN, T_XSENT, T_COMPUTE, T_SENT, T_IN0 };  /* + WINDOW */
 
 typedef struct gemv_state {
-    uint32_t a_off, x_off, y_off, b_off;   /* b only on the east edge */
+    wse_f32_ref a, x, y, b;                /* b only on the east edge */
     int32_t c, m;                          /* chunk length, number of chunks */
     int32_t in_issued, in_done;            /* chunks of the westward partial */
     int32_t sent;                          /* chunks handed to a fabout */
@@ -72,36 +74,32 @@ typedef struct gemv_state {
     uint8_t in_color, out_color;
 } gemv_state;
 
-static float *at(gemv_state *s, uint32_t off) { return (float *)((uint8_t *)s + off); }
-
-static int off_of(const gemv_state *s, const void *p) { return (int)((const uint8_t *)p - (const uint8_t *)s); }
-
 static int gemv_setup(wse_pe *pe, void *state)
 {
     const gemv_params *p = pe_params(pe);
     gemv_state *s = state;
-    int x = pe_x(pe), y = pe_y(pe), w = pe_width(pe), h = pe_height(pe);
+    int x = pe_x(pe), y = pe_y(pe);
     int mb = (int)p->mb, nb = (int)p->nb;
     s->c = p->chunk < p->mb ? (int)p->chunk : mb;
     s->m = (mb + s->c - 1) / s->c;
-    s->has_west = x > 0;
-    s->has_east = x < w - 1;
-    float *a = pe_alloc(pe, (size_t)mb * (size_t)nb * sizeof(float));
-    float *xv = pe_alloc(pe, (size_t)nb * sizeof(float));
-    float *yv = pe_alloc(pe, (size_t)mb * sizeof(float));
-    float *bv = s->has_east ? yv : pe_alloc(pe, (size_t)mb * sizeof(float));
+    s->has_west = (uint8_t)pe_has_neighbour(pe, WSE_PORT_W);
+    s->has_east = (uint8_t)pe_has_neighbour(pe, WSE_PORT_E);
+    float *a = pe_alloc_f32(pe, (size_t)mb * (size_t)nb);
+    float *xv = pe_alloc_f32(pe, (size_t)nb);
+    float *yv = pe_alloc_f32(pe, (size_t)mb);
+    float *bv = s->has_east ? yv : pe_alloc_f32(pe, (size_t)mb);
     if (!a || !xv || !yv || !bv)
         return WSE_ESRAM;
-    s->a_off = (uint32_t)off_of(s, a);
-    s->x_off = (uint32_t)off_of(s, xv);
-    s->y_off = (uint32_t)off_of(s, yv);
-    s->b_off = (uint32_t)off_of(s, bv);
+    s->a = pe_ref_f32(s, a);
+    s->x = pe_ref_f32(s, xv);
+    s->y = pe_ref_f32(s, yv);
+    s->b = pe_ref_f32(s, bv);
     s->in_done = s->in_issued = s->has_west ? 0 : s->m;
     s->sent = s->has_east ? 0 : s->m;
     s->added = s->has_east ? s->m : 0;
 
     /* x down the column: a multicast chain */
-    unsigned south = y < h - 1 ? WSE_S : 0u;
+    unsigned south = pe_has_neighbour(pe, WSE_PORT_S) ? WSE_S : 0u;
     if (y == 0) {
         if (south)
             pe_route(pe, C_X, WSE_RAMP, WSE_S);
@@ -120,10 +118,8 @@ static int gemv_setup(wse_pe *pe, void *state)
         for (int i = 0; i < WINDOW; i++)
             pe_bind_local_task(pe, T_IN0 + i);
     }
-    pe_bind_local_task(pe, T_START);
-    pe_bind_local_task(pe, T_XIN);
-    pe_bind_local_task(pe, T_XSENT);
-    pe_bind_local_task(pe, T_COMPUTE);
+    for (int t = T_START; t <= T_COMPUTE; t++)
+        pe_bind_local_task(pe, t);
     pe_activate(pe, T_START);
     return 0;
 }
@@ -132,8 +128,8 @@ static int gemv_setup(wse_pe *pe, void *state)
 static void gemv_compute(wse_pe *pe, gemv_state *s, const gemv_params *p)
 {
     int mb = (int)p->mb, nb = (int)p->nb;
-    const float *a = at(s, s->a_off), *xv = at(s, s->x_off);
-    float *yv = at(s, s->y_off);
+    const float *a = pe_f32(s, s->a), *xv = pe_f32(s, s->x);
+    float *yv = pe_f32(s, s->y);
     pe_vfill_f32(pe, yv, 0.0f, mb);
     for (int j = 0; j < nb; j++)
         pe_vaxpy_f32(pe, yv, xv[j], a + (size_t)j * (size_t)mb, yv, mb);
@@ -146,7 +142,7 @@ static void gemv_pump(wse_pe *pe, gemv_state *s, const gemv_params *p)
     if (!s->computed)
         return;
     int mb = (int)p->mb;
-    float *yv = at(s, s->y_off);
+    float *yv = pe_f32(s, s->y);
     int ready = s->in_done, end = ready * s->c < mb ? ready * s->c : mb;
     if (s->has_east && !s->send_busy && s->sent < ready) {
         int first = s->sent * s->c;
@@ -156,7 +152,7 @@ static void gemv_pump(wse_pe *pe, gemv_state *s, const gemv_params *p)
     }
     if (!s->has_east && s->added < ready) {
         int first = s->added * s->c;
-        pe_vadd_f32(pe, yv + first, yv + first, at(s, s->b_off) + first, end - first);
+        pe_vadd_f32(pe, yv + first, yv + first, pe_f32(s, s->b) + first, end - first);
         s->added = ready;
     }
     while (s->in_issued < s->m && s->in_issued < s->in_done + WINDOW &&
@@ -182,10 +178,10 @@ static void gemv_task(wse_pe *pe, void *state, int task, uint32_t payload)
     if (task == T_START) {
         int nb = (int)p->nb;
         if (pe_y(pe) > 0) {
-            pe_fabin(pe, C_X, at(s, s->x_off), nb, 1, T_XIN, WSE_ASYNC);
+            pe_fabin(pe, C_X, pe_f32(s, s->x), nb, 1, T_XIN, WSE_ASYNC);
         } else {
-            if (pe_height(pe) > 1) {
-                pe_fabout(pe, C_X, at(s, s->x_off), nb, 1, T_XSENT, WSE_ASYNC);
+            if (pe_has_neighbour(pe, WSE_PORT_S)) {
+                pe_fabout(pe, C_X, pe_f32(s, s->x), nb, 1, T_XSENT, WSE_ASYNC);
                 s->x_busy = 1;
             }
             pe_activate(pe, T_COMPUTE);
@@ -204,6 +200,8 @@ static void gemv_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
     gemv_pump(pe, s, p);
 }
+
+/* ---------------------------------------------------------- host */
 
 static int shape_a(const void *params, int width, int height, int64_t shape[3])
 {
@@ -240,8 +238,8 @@ static void block_1d(wse_array_block *b, float *ptr, int64_t origin, int64_t ext
 static void block_a(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const gemv_params *p = pe_params(pe);
-    gemv_state *s = (gemv_state *)state;
-    b->ptr = at(s, s->a_off);
+    const gemv_state *s = state;
+    b->ptr = pe_f32(s, s->a);
     b->origin[0] = (int64_t)pe_y(pe) * p->mb;
     b->origin[1] = (int64_t)pe_x(pe) * p->nb;
     b->origin[2] = 0;
@@ -256,24 +254,24 @@ static void block_a(const wse_pe *pe, const void *state, wse_array_block *b)
 static void block_x(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const gemv_params *p = pe_params(pe);
-    gemv_state *s = (gemv_state *)state;
-    block_1d(b, at(s, s->x_off), (int64_t)pe_x(pe) * p->nb, pe_y(pe) == 0 ? p->nb : 0);
+    const gemv_state *s = state;
+    block_1d(b, pe_f32(s, s->x), (int64_t)pe_x(pe) * p->nb, pe_y(pe) == 0 ? p->nb : 0);
 }
 
 static void block_b(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const gemv_params *p = pe_params(pe);
-    gemv_state *s = (gemv_state *)state;
-    int east = pe_x(pe) == pe_width(pe) - 1;
-    block_1d(b, at(s, s->b_off), (int64_t)pe_y(pe) * p->mb, east ? p->mb : 0);
+    const gemv_state *s = state;
+    int east = !pe_has_neighbour(pe, WSE_PORT_E);
+    block_1d(b, pe_f32(s, s->b), (int64_t)pe_y(pe) * p->mb, east ? p->mb : 0);
 }
 
 static void block_y(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const gemv_params *p = pe_params(pe);
-    gemv_state *s = (gemv_state *)state;
-    int east = pe_x(pe) == pe_width(pe) - 1;
-    block_1d(b, at(s, s->y_off), (int64_t)pe_y(pe) * p->mb, east ? p->mb : 0);
+    const gemv_state *s = state;
+    int east = !pe_has_neighbour(pe, WSE_PORT_E);
+    block_1d(b, pe_f32(s, s->y), (int64_t)pe_y(pe) * p->mb, east ? p->mb : 0);
 }
 
 static const wse_array_spec gemv_arrays[] = {
