@@ -69,9 +69,10 @@
  * topology's latencies; the reference leaves them 0.
  *
  * Costs: filling the send buffer and checking a received one are modelled
- * as one vector pass each, BW_VSTART + n cycles (one word per cycle plus
- * the vector_startup_cycles of topologies/wse2.yaml: the PE API exposes
- * neither).  No floating point: useful FLOPs are 0.
+ * as one vector pass each, BW_VSTART + n cycles: one word per cycle plus
+ * the vector_startup_cycles of topologies/wse2.yaml, on every topology
+ * (pe_machine()'s figure would change the cycles of topologies that differ).
+ * No floating point: useful FLOPs are 0.
  *
  * SRAM: n words to send (if the PE sends) plus n-1 words per incoming
  * flow: about 8n bytes for dirs 1, 20n for dirs 4, plus the state.
@@ -81,8 +82,6 @@
 #include <string.h>
 #include "wse/pe.h"
 #include "wse/programs.h"
-
-#define BW_VSTART 2   /* cycles to start a vector pass (wse2.yaml) */
 
 typedef struct bw_params {
     int64_t n, hops, dirs;
@@ -94,8 +93,12 @@ static const wse_param_spec bw_param_spec[] = {
     { "dirs", WSE_PARAM_INT, 1, 1, 4, offsetof(bw_params, dirs), "1: stream east; 4: stream to all four neighbours at once (hops 1)" },
 };
 
-enum { D_N = 0, D_E = 1, D_S = 2, D_W = 3 };
-enum { T_FIRST0 = 32, T_LAST0 = 36, T_GO0 = 40, T_START = 44, T_CHECK = 45 };
+/* ---------------------------------------------------------- device: runs on every PE */
+
+#define BW_VSTART 2   /* cycles to start a vector pass (wse2.yaml) */
+/* Local tasks, four per kind: one per flow direction. */
+enum { T_FIRST0 = WSE_LOCAL_TASK(0), T_LAST0 = WSE_LOCAL_TASK(4), T_GO0 = WSE_LOCAL_TASK(8),
+       T_START = WSE_LOCAL_TASK(12), T_CHECK };
 #define DATA_COLOR(d, par) (8 + 2 * (d) + (par))     /* 8..15 */
 #define READY_COLOR(d, par) (2 * (d) + (par))        /* 0..7 */
 
@@ -108,8 +111,8 @@ typedef struct bw_state {
     float out_span;              /* max last - min first + 1 over incoming flows */
     uint32_t head[4];            /* first word of each incoming stream */
     uint32_t ready[4];           /* READY token of each outgoing stream */
-    uint32_t send_off;           /* n words to send */
-    uint32_t recv_off[4];        /* n-1 words per incoming flow */
+    wse_u32_ref send;            /* n words to send */
+    wse_u32_ref recv[4];         /* n-1 words per incoming flow */
     uint32_t src_id[4];          /* sender of each incoming flow: y*W + x */
     int32_t pending;             /* sends to issue, plus the check */
     int32_t recv_pending;        /* receives not yet complete */
@@ -118,8 +121,6 @@ typedef struct bw_state {
     uint8_t ready_color_out[4], ready_color_in[4];
 } bw_state;
 
-static const unsigned port_of[4] = { WSE_N, WSE_E, WSE_S, WSE_W };
-
 static uint32_t pattern(uint32_t id, int64_t i)
 {
     return id * 2654435761u + (uint32_t)i * 40503u + 1u;
@@ -127,21 +128,14 @@ static uint32_t pattern(uint32_t id, int64_t i)
 
 static int flow_index(const bw_params *p, int d) { return p->dirs == 1 ? 0 : d; }
 
-static uint32_t *words(bw_state *s, uint32_t off) { return (uint32_t *)((uint8_t *)s + off); }
-
-static int in_region(const wse_pe *pe, int x, int y)
-{
-    return x >= 0 && y >= 0 && x < pe_width(pe) && y < pe_height(pe);
-}
-
 /* This PE sends flow d (toward d); par is the stream's color parity. */
 static int add_send(wse_pe *pe, bw_state *s, int d, int par)
 {
     s->send_mask |= (uint8_t)(1u << d);
     s->data_color_out[d] = (uint8_t)DATA_COLOR(d, par);
     s->ready_color_in[d] = (uint8_t)READY_COLOR(d, par);
-    pe_route(pe, s->data_color_out[d], WSE_RAMP, port_of[d]);
-    pe_route(pe, s->ready_color_in[d], port_of[d], WSE_RAMP);
+    pe_route(pe, s->data_color_out[d], WSE_RAMP, pe_port_mask(d));
+    pe_route(pe, s->ready_color_in[d], pe_port_mask(d), WSE_RAMP);
     pe_bind_local_task(pe, T_GO0 + d);
     return 0;
 }
@@ -149,17 +143,17 @@ static int add_send(wse_pe *pe, bw_state *s, int d, int par)
 /* This PE receives flow d from the sender at (sx, sy); par as above. */
 static int add_recv(wse_pe *pe, bw_state *s, const bw_params *p, int d, int par, int sx, int sy)
 {
-    int o = (d + 2) % 4;
-    uint32_t *buf = pe_alloc(pe, (size_t)(p->n - 1) * 4);
+    int o = pe_port_opposite(d);
+    uint32_t *buf = pe_alloc_u32(pe, (size_t)(p->n - 1));
     if (!buf)
         return WSE_ESRAM;
-    s->recv_off[d] = (uint32_t)((uint8_t *)buf - (uint8_t *)s);
+    s->recv[d] = pe_ref_u32(s, buf);
     s->recv_mask |= (uint8_t)(1u << d);
     s->src_id[d] = (uint32_t)sy * (uint32_t)pe_width(pe) + (uint32_t)sx;
     s->data_color_in[d] = (uint8_t)DATA_COLOR(d, par);
     s->ready_color_out[d] = (uint8_t)READY_COLOR(d, par);
-    pe_route(pe, s->data_color_in[d], port_of[o], WSE_RAMP);
-    pe_route(pe, s->ready_color_out[d], WSE_RAMP, port_of[o]);
+    pe_route(pe, s->data_color_in[d], pe_port_mask(o), WSE_RAMP);
+    pe_route(pe, s->ready_color_out[d], WSE_RAMP, pe_port_mask(o));
     pe_bind_local_task(pe, T_FIRST0 + d);
     pe_bind_local_task(pe, T_LAST0 + d);
     return 0;
@@ -170,27 +164,25 @@ static int setup_east(wse_pe *pe, bw_state *s, const bw_params *p)
     int x = pe_x(pe), y = pe_y(pe), h = (int)p->hops, k = x / h;
     int rc = 0;
     if (x % h == 0 && x + h < pe_width(pe))
-        rc = add_send(pe, s, D_E, k & 1);
+        rc = add_send(pe, s, WSE_PORT_E, k & 1);
     if (!rc && x % h == 0 && k > 0)
-        rc = add_recv(pe, s, p, D_E, (k - 1) & 1, x - h, y);
+        rc = add_recv(pe, s, p, WSE_PORT_E, (k - 1) & 1, x - h, y);
     if (!rc && x % h != 0 && (k + 1) * h < pe_width(pe)) {    /* forward */
-        pe_route(pe, DATA_COLOR(D_E, k & 1), WSE_W, WSE_E);
-        pe_route(pe, READY_COLOR(D_E, k & 1), WSE_E, WSE_W);
+        pe_route(pe, DATA_COLOR(WSE_PORT_E, k & 1), WSE_W, WSE_E);
+        pe_route(pe, READY_COLOR(WSE_PORT_E, k & 1), WSE_E, WSE_W);
     }
     return rc;
 }
 
 static int setup_four(wse_pe *pe, bw_state *s, const bw_params *p)
 {
-    static const int dx[4] = { 0, 1, 0, -1 }, dy[4] = { -1, 0, 1, 0 };
     int x = pe_x(pe), y = pe_y(pe), rc = 0;
     for (int d = 0; d < 4 && !rc; d++) {
-        int o = (d + 2) % 4, axis_x = d == D_E || d == D_W;
-        int me = axis_x ? x & 1 : y & 1;
-        if (in_region(pe, x + dx[d], y + dy[d]))
+        int o = pe_port_opposite(d), me = pe_port_is_x(d) ? x & 1 : y & 1;
+        if (pe_has_neighbour(pe, d))
             rc = add_send(pe, s, d, me);
-        if (!rc && in_region(pe, x + dx[o], y + dy[o]))
-            rc = add_recv(pe, s, p, d, 1 - me, x + dx[o], y + dy[o]);
+        if (!rc && pe_has_neighbour(pe, o))
+            rc = add_recv(pe, s, p, d, 1 - me, x + pe_port_dx(o), y + pe_port_dy(o));
     }
     return rc;
 }
@@ -216,10 +208,10 @@ static int bw_setup(wse_pe *pe, void *state)
     if (rc)
         return rc;
     if (s->send_mask) {
-        uint32_t *buf = pe_alloc(pe, (size_t)p->n * 4);
+        uint32_t *buf = pe_alloc_u32(pe, (size_t)p->n);
         if (!buf)
             return WSE_ESRAM;
-        s->send_off = (uint32_t)((uint8_t *)buf - (uint8_t *)s);
+        s->send = pe_ref_u32(s, buf);
     }
     pe_bind_local_task(pe, T_START);
     pe_bind_local_task(pe, T_CHECK);
@@ -241,7 +233,7 @@ static void bw_start(wse_pe *pe, bw_state *s, const bw_params *p)
     s->recv_pending = __builtin_popcount(s->recv_mask);
     s->pending = __builtin_popcount(s->send_mask) + (s->recv_pending > 0);
     if (s->send_mask) {
-        uint32_t *buf = words(s, s->send_off), id = (uint32_t)(pe_y(pe) * pe_width(pe) + pe_x(pe));
+        uint32_t *buf = pe_u32(s, s->send), id = (uint32_t)(pe_y(pe) * pe_width(pe) + pe_x(pe));
         for (int64_t i = 0; i < p->n; i++)
             buf[i] = pattern(id, i);
         pe_charge(pe, (uint64_t)(BW_VSTART + p->n), 0);
@@ -253,7 +245,7 @@ static void bw_start(wse_pe *pe, bw_state *s, const bw_params *p)
         if (!(s->recv_mask & (1u << d)))
             continue;
         pe_fabin(pe, s->data_color_in[d], &s->head[d], 1, 1, T_FIRST0 + d, WSE_ASYNC);
-        pe_fabin(pe, s->data_color_in[d], words(s, s->recv_off[d]), (int)p->n - 1, 1,
+        pe_fabin(pe, s->data_color_in[d], pe_u32(s, s->recv[d]), (int)p->n - 1, 1,
                  T_LAST0 + d, WSE_ASYNC);
     }
     for (int d = 0; d < 4; d++)
@@ -266,7 +258,7 @@ static void bw_start(wse_pe *pe, bw_state *s, const bw_params *p)
 /* READY for flow d arrived: stream n words toward d. */
 static void bw_ready(wse_pe *pe, bw_state *s, const bw_params *p, int d)
 {
-    pe_fabout(pe, s->data_color_out[d], words(s, s->send_off), (int)p->n, 1, WSE_NO_TASK, WSE_ASYNC);
+    pe_fabout(pe, s->data_color_out[d], pe_u32(s, s->send), (int)p->n, 1, WSE_NO_TASK, WSE_ASYNC);
     s->out_sent[flow_index(p, d)] = (uint32_t)pe_cycle(pe);
     done_one(pe, s);
 }
@@ -281,7 +273,7 @@ static void bw_check(wse_pe *pe, bw_state *s, const bw_params *p)
         if (!(s->recv_mask & (1u << d)))
             continue;
         int f = flow_index(p, d);
-        const uint32_t *w = words(s, s->recv_off[d]);
+        const uint32_t *w = pe_u32(s, s->recv[d]);
         uint32_t ok = s->head[d] == pattern(s->src_id[d], 0);
         for (int64_t i = 1; i < p->n; i++)
             ok += w[i - 1] == pattern(s->src_id[d], i);
@@ -314,7 +306,7 @@ static void bw_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
 }
 
-/* ------------------------------------------------------------ arrays */
+/* ---------------------------------------------------------- host */
 
 static int shape_k(const void *params, int width, int height, int64_t shape[3], int per_flow)
 {
@@ -390,8 +382,7 @@ static int receives(const bw_params *p, int width, int height, int x, int y, int
 {
     if (p->dirs == 1)
         return x % p->hops == 0 && x >= p->hops;
-    static const int dx[4] = { 0, 1, 0, -1 }, dy[4] = { -1, 0, 1, 0 };
-    int sx = x - dx[d], sy = y - dy[d];
+    int sx = x - pe_port_dx(d), sy = y - pe_port_dy(d);
     return sx >= 0 && sy >= 0 && sx < width && sy < height;
 }
 
@@ -410,7 +401,7 @@ static int bw_reference(const void *params, int width, int height,
         for (int x = 0; x < width; x++) {
             int flows = 0;
             for (int f = 0; f < k; f++) {
-                int r = receives(p, width, height, x, y, k == 1 ? D_E : f);
+                int r = receives(p, width, height, x, y, k == 1 ? WSE_PORT_E : f);
                 recv[((size_t)y * (size_t)width + (size_t)x) * (size_t)k + (size_t)f] = r ? (uint32_t)p->n : 0;
                 flows += r;
             }
