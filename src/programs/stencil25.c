@@ -105,17 +105,11 @@ static const wse_param_spec s25_param_spec[] = {
     { "src_z", WSE_PARAM_INT, -1, -1, 3999, offsetof(s25_params, src_z), "source z index (-1 = nz/2)" },
 };
 
-#define R 4                       /* stencil radius */
-#define NCOLORS 20
-/* Task ids: completions of sends (one per direction) and receives (one
- * per direction and distance), the step, and the vector work.  Lower ids
- * run first, so a completion always gets in between two units of work and
- * the next phase's receives are posted without waiting for the CE. */
-enum { T_SEND0 = 24, T_RECV0 = 28, T_STEP = 44, T_WORK = 45 };
+/* Both halves use the source position, the coefficients and the Ricker
+ * recurrence below.  Source position: -1 means the middle. */
+static int src_pos(int64_t v, int64_t n) { return v < 0 ? (int)(n / 2) : (int)v; }
 
-/* Flow direction received in each phase: eastward (from W), westward,
- * southward (from N), northward. */
-static const int phase_dir[4] = { 1, 3, 2, 0 };
+#define R 4                       /* stencil radius */
 
 /* 8th-order second-derivative coefficients, and the centre of 3 axes. */
 static const float s25_c[R + 1] = { -205.0f / 72.0f, 8.0f / 5.0f, -1.0f / 5.0f,
@@ -127,34 +121,6 @@ typedef struct s25_ricker {
     float tau, g, r;              /* state at step 0 */
     float q, m2b, dt, amp, one;   /* constants */
 } s25_ricker;
-
-/* Per-PE state, at the start of the PE's SRAM.  Offsets, not pointers. */
-typedef struct s25_state {
-    uint32_t p_off[2];        /* two time levels, nz + 8 floats each */
-    uint32_t coef_off;        /* vel, then v^2 dt^2 / h^2 */
-    uint32_t acc_off, tmp_off;
-    uint32_t xy_off;          /* X1..X4 then Y1..Y4, nz floats each */
-    int32_t cur;              /* time level holding p at the current step */
-    int32_t step;
-    int32_t phase;            /* receive phase in flight (0..3), 4 = all done */
-    int32_t recv_pending;     /* receives of that phase still in flight */
-    int32_t send_pending;     /* sends of this step still in flight */
-    int32_t z_done;           /* units of the z part done (centre, k = 1..4) */
-    int32_t x_done;           /* units of the x part done (k = 1..4) */
-    int32_t src_z;            /* z index of the source, or -1 here */
-    uint16_t recv_mask;       /* bit 4 d + (k - 1): stream of distance k, flow d */
-    uint16_t add_mask;        /* the same bits: received with WSE_FABIN_ADD */
-    uint8_t send_mask;        /* flow directions this PE sends toward */
-    uint8_t send_color[4];
-    uint8_t recv_color[16];
-    s25_ricker src;           /* the recurrence, advanced every step */
-    float w, tt;              /* source value and scratch */
-} s25_state;
-
-static float *at(s25_state *s, uint32_t off) { return (float *)((uint8_t *)s + off); }
-
-/* Source position: -1 means the middle. */
-static int src_pos(int64_t v, int64_t n) { return v < 0 ? (int)(n / 2) : (int)v; }
 
 /* The Ricker constants from the params (host math: they are compile-time
  * constants of the PE program). */
@@ -174,6 +140,43 @@ static s25_ricker ricker_init(const s25_params *p)
     return r;
 }
 
+/* ---------------------------------------------------------- device: runs on every PE */
+
+#define NCOLORS 20
+/* Task ids: completions of sends (one per direction) and receives (one
+ * per direction and distance), the step, and the vector work.  Lower ids
+ * run first, so a completion always gets in between two units of work and
+ * the next phase's receives are posted without waiting for the CE. */
+enum { T_SEND0 = WSE_LOCAL_TASK(0), T_RECV0 = WSE_LOCAL_TASK(4),
+       T_STEP = WSE_LOCAL_TASK(4 + 4 * R), T_WORK = WSE_LOCAL_TASK(5 + 4 * R) };
+
+/* Flow direction received in each phase: eastward (from W), westward,
+ * southward (from N), northward. */
+static const int phase_dir[4] = { WSE_PORT_E, WSE_PORT_W, WSE_PORT_S, WSE_PORT_N };
+
+/* Per-PE state, at the start of the PE's SRAM. */
+typedef struct s25_state {
+    wse_f32_ref lv[2];        /* two time levels, nz + 8 floats each */
+    wse_f32_ref coef;         /* vel, then v^2 dt^2 / h^2 */
+    wse_f32_ref acc, tmp;
+    wse_f32_ref xy;           /* X1..X4 then Y1..Y4, nz floats each */
+    int32_t cur;              /* time level holding p at the current step */
+    int32_t step;
+    int32_t phase;            /* receive phase in flight (0..3), 4 = all done */
+    int32_t recv_pending;     /* receives of that phase still in flight */
+    int32_t send_pending;     /* sends of this step still in flight */
+    int32_t z_done;           /* units of the z part done (centre, k = 1..4) */
+    int32_t x_done;           /* units of the x part done (k = 1..4) */
+    int32_t src_z;            /* z index of the source, or -1 here */
+    uint16_t recv_mask;       /* bit 4 d + (k - 1): stream of distance k, flow d */
+    uint16_t add_mask;        /* the same bits: received with WSE_FABIN_ADD */
+    uint8_t send_mask;        /* flow directions this PE sends toward */
+    uint8_t send_color[4];
+    uint8_t recv_color[16];
+    s25_ricker src;           /* the recurrence, advanced every step */
+    float w, tt;              /* source value and scratch */
+} s25_state;
+
 /* One step of the wavelet: *w = amp (1 - 2 b tau^2) g; then advance. */
 static void ricker_step(wse_pe *pe, s25_ricker *k, float *w, float *tt)
 {
@@ -186,36 +189,27 @@ static void ricker_step(wse_pe *pe, s25_ricker *k, float *w, float *tt)
     pe_vadd_f32(pe, &k->tau, &k->tau, &k->dt, 1);
 }
 
-static int in_region(const wse_pe *pe, int x, int y)
-{
-    return x >= 0 && y >= 0 && x < pe_width(pe) && y < pe_height(pe);
-}
-
-static const unsigned port[4] = { WSE_N, WSE_E, WSE_S, WSE_W };
-static const int ddx[4] = { 0, 1, 0, -1 }, ddy[4] = { -1, 0, 1, 0 };
-
 /* Routes of flow direction d at this PE (see the file comment). */
 static void s25_routes(wse_pe *pe, s25_state *s, int d)
 {
-    int x = pe_x(pe), y = pe_y(pe);
-    int along = (d == 1 || d == 3) ? x : y;
-    int sign = (d == 1 || d == 2) ? 1 : -1;     /* coordinate grows with the flow */
-    int onward = in_region(pe, x + ddx[d], y + ddy[d]);
+    int x = pe_x(pe), y = pe_y(pe), dx = pe_port_dx(d), dy = pe_port_dy(d);
+    int along = pe_port_is_x(d) ? x : y;
+    int sign = dx + dy;                         /* 1: the coordinate grows with the flow */
+    int onward = pe_has_neighbour(pe, d);
     if (onward) {
         s->send_mask |= (uint8_t)(1u << d);
         s->send_color[d] = (uint8_t)(5 * d + along % 5);
-        pe_route(pe, s->send_color[d], WSE_RAMP, port[d]);
+        pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
         pe_bind_local_task(pe, T_SEND0 + d);
     }
     for (int k = 1; k <= R; k++) {
-        int sx = x - k * ddx[d], sy = y - k * ddy[d];   /* the sender */
-        if (!in_region(pe, sx, sy))
+        if (!pe_in_region(pe, x - k * dx, y - k * dy))     /* no sender k hops upstream */
             break;
         int bit = 4 * d + (k - 1);
-        unsigned tx = WSE_RAMP | (k < R && onward ? port[d] : 0u);
+        unsigned tx = WSE_RAMP | (k < R && onward ? pe_port_mask(d) : 0u);
         s->recv_mask |= (uint16_t)(1u << bit);
         s->recv_color[bit] = (uint8_t)(5 * d + (along - sign * k) % 5);
-        pe_route(pe, s->recv_color[bit], port[(d + 2) % 4], tx);
+        pe_route(pe, s->recv_color[bit], pe_port_mask(pe_port_opposite(d)), tx);
         pe_bind_local_task(pe, T_RECV0 + bit);
     }
 }
@@ -238,31 +232,24 @@ static int s25_setup(wse_pe *pe, void *state)
         return WSE_EPROGRAM;
     }
     /* p, p_prev, coef, acc, tmp, X1..X4 Y1..Y4 (allocated in this order) */
-    static const size_t cols[6] = { 0, 0, 1, 1, 1, 2 * R };
-    uint32_t off[6];
+    const size_t n[6] = { nz + 2 * R, nz + 2 * R, nz, nz, nz, 2 * R * nz };
+    wse_f32_ref *ref[6] = { &s->lv[0], &s->lv[1], &s->coef, &s->acc, &s->tmp, &s->xy };
     for (int i = 0; i < 6; i++) {
-        size_t n = i < 2 ? nz + 2 * R : cols[i] * nz;
-        uint8_t *b = pe_alloc(pe, n * sizeof(float));
+        float *b = pe_alloc_f32(pe, n[i]);
         if (!b)
             return WSE_ESRAM;
-        off[i] = (uint32_t)(b - (uint8_t *)s);
+        *ref[i] = pe_ref_f32(s, b);
     }
-    s->p_off[0] = off[0];
-    s->p_off[1] = off[1];
-    s->coef_off = off[2];
-    s->acc_off = off[3];
-    s->tmp_off = off[4];
-    s->xy_off = off[5];
     s->src_z = (pe_x(pe) == sx && pe_y(pe) == sy && p->amp != 0.0) ? sz : -1;
     s->src = ricker_init(p);
     for (int d = 0; d < 4; d++)
         s25_routes(pe, s, d);
     /* the second stream into a buffer adds to the first */
     for (int k = 0; k < R; k++) {
-        if ((s->recv_mask >> (4 * 1 + k)) & 1)          /* from W, into X */
-            s->add_mask |= (uint16_t)(1u << (4 * 3 + k));
-        if ((s->recv_mask >> (4 * 2 + k)) & 1)          /* from N, into Y */
-            s->add_mask |= (uint16_t)(1u << (4 * 0 + k));
+        if ((s->recv_mask >> (4 * WSE_PORT_E + k)) & 1)     /* from W, into X */
+            s->add_mask |= (uint16_t)(1u << (4 * WSE_PORT_W + k));
+        if ((s->recv_mask >> (4 * WSE_PORT_S + k)) & 1)     /* from N, into Y */
+            s->add_mask |= (uint16_t)(1u << (4 * WSE_PORT_N + k));
     }
     pe_bind_local_task(pe, T_STEP);
     pe_bind_local_task(pe, T_WORK);
@@ -274,12 +261,12 @@ static int s25_setup(wse_pe *pe, void *state)
 static void s25_init(wse_pe *pe, s25_state *s, const s25_params *p)
 {
     int nz = (int)p->nz;
-    float *c = at(s, s->coef_off);
+    float *c = pe_f32(s, s->coef);
     float r = (float)(p->dt * p->dt / (p->h * p->h));
     pe_vmul_f32(pe, c, c, c, nz);
     pe_vscale_f32(pe, c, c, r, nz);
-    pe_vmov_f32(pe, at(s, s->p_off[1 - s->cur]) + R, at(s, s->p_off[s->cur]) + R, nz);
-    pe_vfill_f32(pe, at(s, s->xy_off), -0.0f, 2 * R * nz);
+    pe_vmov_f32(pe, pe_f32(s, s->lv[1 - s->cur]) + R, pe_f32(s, s->lv[s->cur]) + R, nz);
+    pe_vfill_f32(pe, pe_f32(s, s->xy), -0.0f, 2 * R * nz);
 }
 
 /* Post the receives of the current phase; phases without a stream here
@@ -287,14 +274,14 @@ static void s25_init(wse_pe *pe, s25_state *s, const s25_params *p)
 static void s25_post(wse_pe *pe, s25_state *s, const s25_params *p)
 {
     int nz = (int)p->nz;
-    float *xy = at(s, s->xy_off);
+    float *xy = pe_f32(s, s->xy);
     while (s->phase < 4 && s->recv_pending == 0) {
         int d = phase_dir[s->phase];
         for (int k = 1; k <= R; k++) {
             int bit = 4 * d + (k - 1);
             if (!((s->recv_mask >> bit) & 1))
                 continue;
-            float *dst = xy + ((d == 1 || d == 3) ? k - 1 : R + k - 1) * nz;
+            float *dst = xy + (pe_port_is_x(d) ? k - 1 : R + k - 1) * nz;
             unsigned add = ((s->add_mask >> bit) & 1) ? WSE_FABIN_ADD : 0u;
             pe_fabin(pe, s->recv_color[bit], dst, nz, 1, T_RECV0 + bit, WSE_ASYNC | add);
             s->recv_pending++;
@@ -308,11 +295,11 @@ static void s25_post(wse_pe *pe, s25_state *s, const s25_params *p)
 static void s25_finish_step(wse_pe *pe, s25_state *s, const s25_params *p)
 {
     int nz = (int)p->nz;
-    float *u = at(s, s->p_off[s->cur]) + R, *prev = at(s, s->p_off[1 - s->cur]) + R;
-    float *a = at(s, s->acc_off), *y = at(s, s->xy_off) + R * nz;
+    float *u = pe_f32(s, s->lv[s->cur]) + R, *prev = pe_f32(s, s->lv[1 - s->cur]) + R;
+    float *a = pe_f32(s, s->acc), *y = pe_f32(s, s->xy) + R * nz;
     for (int k = 1; k <= R; k++)
         pe_vaxpy_f32(pe, a, s25_c[k], y + (k - 1) * nz, a, nz);
-    pe_vmul_f32(pe, a, at(s, s->coef_off), a, nz);
+    pe_vmul_f32(pe, a, pe_f32(s, s->coef), a, nz);
     pe_vsub_f32(pe, a, a, prev, nz);
     pe_vaxpy_f32(pe, prev, 2.0f, u, a, nz);          /* p_next, in p_prev's place */
     if (s->src_z >= 0) {
@@ -332,8 +319,8 @@ static void s25_finish_step(wse_pe *pe, s25_state *s, const s25_params *p)
 static void s25_work(wse_pe *pe, s25_state *s, const s25_params *p)
 {
     int nz = (int)p->nz;
-    float *u = at(s, s->p_off[s->cur]) + R;
-    float *a = at(s, s->acc_off), *t = at(s, s->tmp_off);
+    float *u = pe_f32(s, s->lv[s->cur]) + R;
+    float *a = pe_f32(s, s->acc), *t = pe_f32(s, s->tmp);
     if (s->z_done == 0) {
         pe_vscale_f32(pe, a, u, C0X3, nz);
         s->z_done++;
@@ -343,7 +330,7 @@ static void s25_work(wse_pe *pe, s25_state *s, const s25_params *p)
         pe_vaxpy_f32(pe, a, s25_c[k], t, a, nz);
     } else if (s->phase >= 2 && s->x_done < R) {
         int k = ++s->x_done;
-        pe_vaxpy_f32(pe, a, s25_c[k], at(s, s->xy_off) + (k - 1) * nz, a, nz);
+        pe_vaxpy_f32(pe, a, s25_c[k], pe_f32(s, s->xy) + (k - 1) * nz, a, nz);
     } else if (s->x_done == R && s->phase == 4 && s->send_pending == 0) {
         s25_finish_step(pe, s, p);
         return;
@@ -357,7 +344,7 @@ static void s25_work(wse_pe *pe, s25_state *s, const s25_params *p)
 static void s25_start_step(wse_pe *pe, s25_state *s, const s25_params *p)
 {
     int nz = (int)p->nz;
-    float *u = at(s, s->p_off[s->cur]) + R;
+    float *u = pe_f32(s, s->lv[s->cur]) + R;
     s->phase = 0;
     s->recv_pending = 0;
     s->send_pending = 0;
@@ -398,6 +385,8 @@ static void s25_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
 }
 
+/* ---------------------------------------------------------- host */
+
 static int s25_shape(const void *params, int width, int height, int64_t shape[3])
 {
     const s25_params *p = params;
@@ -424,15 +413,15 @@ static void column_block(const wse_pe *pe, float *ptr, wse_array_block *b)
 
 static void s25_vel_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
-    s25_state *s = (s25_state *)state;
-    column_block(pe, at(s, s->coef_off), b);
+    const s25_state *s = state;
+    column_block(pe, pe_f32(s, s->coef), b);
 }
 
 /* p0 before the run and p after it: the current time level. */
 static void s25_p_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
-    s25_state *s = (s25_state *)state;
-    column_block(pe, at(s, s->p_off[s->cur]) + R, b);
+    const s25_state *s = state;
+    column_block(pe, pe_f32(s, s->lv[s->cur]) + R, b);
 }
 
 static const wse_array_spec s25_arrays[] = {
@@ -440,8 +429,6 @@ static const wse_array_spec s25_arrays[] = {
     { "p0", WSE_F32, 1, 0, "initial pressure at both time levels, float32 [height, width, nz]; zeros if not given", s25_shape, s25_p_block },
     { "p", WSE_F32, 0, 1, "pressure after `steps` steps, float32 [height, width, nz]", s25_shape, s25_p_block },
 };
-
-/* ------------------------------------------------------------ reference */
 
 typedef struct ref_grid {
     int64_t H, W, Z, sz;          /* sz = Z + 2R: padded column */
