@@ -46,15 +46,15 @@
  *
  * Costs: fabric ops move one wavelet per cycle in the background; the
  * elementwise max of a chunk is charged as one vector op of its length
- * (pe_vmov_f32 over the result charges startup + ceil(k / simd), what an
- * elementwise vector max would cost; pe.h has none) plus k flops for the
- * comparisons.  A hop of the reduction costs about 6 cycles plus the chunk
- * (the chunk arrives, a task switch, a fabout issue, the hop itself); the
- * broadcast costs one cycle per hop; the west-column PEs ingest 3n words
- * (row, column, broadcast) through a CE ramp of one word per cycle.  With
- * c = min(chunk, n), on the wse2/laptop costs: cycles ~ (6 + c) (W + H) +
- * 3 (n - c), within 8 % (measured) for 8x8 .. 750x994 PEs and
- * n = 1 .. 4096.
+ * (pe_vmov_f32 over the result charges startup + ceil(k / simd), what
+ * pe_vmax2_f32 would cost; that is not used, as its fmaxf treats NaN
+ * otherwise) plus k flops for the comparisons.  A hop of the reduction
+ * costs about 6 cycles plus the chunk (the chunk arrives, a task switch,
+ * a fabout issue, the hop itself); the broadcast costs one cycle per hop;
+ * the west-column PEs ingest 3n words (row, column, broadcast) through a
+ * CE ramp of one word per cycle.  With c = min(chunk, n), on the
+ * wse2/laptop costs: cycles ~ (6 + c) (W + H) + 3 (n - c), within 8 %
+ * (measured) for 8x8 .. 750x994 PEs and n = 1 .. 4096.
  *
  * Drawback: max does not propagate NaN symmetrically (it keeps the current
  * value unless the incoming one compares greater), exactly as the
@@ -75,14 +75,17 @@ static const wse_param_spec ar_param_spec[] = {
 };
 
 enum { OP_SUM = 0, OP_MAX = 1 };
+
+/* ---------------------------------------------------------- device: runs on every PE */
+
 enum { C_ROW = 0, C_COL = 2, C_BCAST = 4 };   /* row 0/1, column 2/3 */
 #define WINDOW 8                               /* chunk fabins in flight per stream */
-enum { T_START = 24, T_SENT = 25, T_BCAST = 26, T_ROW0 = 32, T_COL0 = 32 + WINDOW };
+enum { T_START = WSE_LOCAL_TASK(0), T_SENT, T_BCAST, T_ROW0, T_COL0 = T_ROW0 + WINDOW };
 
 typedef struct ar_state {
-    uint32_t acc_off;          /* the vector: input, partial, result */
-    uint32_t rbuf_off;         /* max: ring of WINDOW chunks from the east */
-    uint32_t cbuf_off;         /* max: ring of WINDOW chunks from the south */
+    wse_f32_ref acc;           /* the vector: input, partial, result */
+    wse_f32_ref rbuf;          /* max: ring of WINDOW chunks from the east */
+    wse_f32_ref cbuf;          /* max: ring of WINDOW chunks from the south */
     int32_t c, m;              /* chunk length, number of chunks */
     int32_t row_issued, row_done;
     int32_t col_issued, col_done;
@@ -92,8 +95,6 @@ typedef struct ar_state {
     int8_t out_color;          /* -1: nothing to send (a lone PE) */
     uint8_t row_color, col_color;
 } ar_state;
-
-static float *at(ar_state *s, uint32_t off) { return (float *)((uint8_t *)s + off); }
 
 static int chunk_len(const ar_state *s, int n, int k)
 {
@@ -105,21 +106,20 @@ static int ar_setup(wse_pe *pe, void *state)
 {
     const ar_params *p = pe_params(pe);
     ar_state *s = state;
-    int x = pe_x(pe), y = pe_y(pe), w = pe_width(pe), h = pe_height(pe);
-    int n = (int)p->n;
+    int x = pe_x(pe), y = pe_y(pe), n = (int)p->n;
     s->c = p->chunk < p->n ? (int)p->chunk : n;
     s->m = (n + s->c - 1) / s->c;
-    s->has_east = x < w - 1;
-    s->has_south = x == 0 && y < h - 1;
+    s->has_east = pe_has_neighbour(pe, WSE_PORT_E);
+    s->has_south = x == 0 && pe_has_neighbour(pe, WSE_PORT_S);
     int ring = (s->m < WINDOW ? s->m : WINDOW) * s->c;
-    uint8_t *acc = pe_alloc(pe, (size_t)n * sizeof(float));
-    uint8_t *rb = p->op == OP_MAX && s->has_east ? pe_alloc(pe, (size_t)ring * sizeof(float)) : acc;
-    uint8_t *cb = p->op == OP_MAX && s->has_south ? pe_alloc(pe, (size_t)ring * sizeof(float)) : acc;
+    float *acc = pe_alloc_f32(pe, (size_t)n);
+    float *rb = p->op == OP_MAX && s->has_east ? pe_alloc_f32(pe, (size_t)ring) : acc;
+    float *cb = p->op == OP_MAX && s->has_south ? pe_alloc_f32(pe, (size_t)ring) : acc;
     if (!acc || !rb || !cb)
         return WSE_ESRAM;
-    s->acc_off = (uint32_t)(acc - (uint8_t *)s);
-    s->rbuf_off = (uint32_t)(rb - (uint8_t *)s);
-    s->cbuf_off = (uint32_t)(cb - (uint8_t *)s);
+    s->acc = pe_ref_f32(s, acc);
+    s->rbuf = pe_ref_f32(s, rb);
+    s->cbuf = pe_ref_f32(s, cb);
     s->row_done = s->row_issued = s->has_east ? 0 : s->m;
     s->col_done = s->col_issued = s->has_south ? 0 : s->m;
     s->bcast_done = x == 0 && y == 0;
@@ -181,7 +181,7 @@ static void max_into(wse_pe *pe, float *acc, const float *in, int k)
 static void ar_pump(wse_pe *pe, ar_state *s, const ar_params *p)
 {
     int n = (int)p->n;
-    float *acc = at(s, s->acc_off);
+    float *acc = pe_f32(s, s->acc);
     unsigned add = p->op == OP_SUM ? WSE_FABIN_ADD : 0u;
     /* send first: it is on the critical path, refilling the windows is not */
     int ready = s->col_done < s->row_done ? s->col_done : s->row_done;
@@ -194,7 +194,7 @@ static void ar_pump(wse_pe *pe, ar_state *s, const ar_params *p)
     while (s->row_issued < s->m && s->row_issued < s->row_done + WINDOW &&
            !(s->row_ids & (1u << (s->row_issued % WINDOW)))) {
         int k = s->row_issued, slot = k % WINDOW;
-        float *dst = add ? acc + k * s->c : at(s, s->rbuf_off) + slot * s->c;
+        float *dst = add ? acc + k * s->c : pe_f32(s, s->rbuf) + slot * s->c;
         pe_fabin(pe, s->row_color, dst, chunk_len(s, n, k), 1, T_ROW0 + slot, WSE_ASYNC | add);
         s->row_ids |= (uint8_t)(1u << slot);
         s->row_issued++;
@@ -203,7 +203,7 @@ static void ar_pump(wse_pe *pe, ar_state *s, const ar_params *p)
     while (s->col_issued < s->row_done && s->col_issued < s->col_done + WINDOW &&
            !(s->col_ids & (1u << (s->col_issued % WINDOW)))) {
         int k = s->col_issued, slot = k % WINDOW;
-        float *dst = add ? acc + k * s->c : at(s, s->cbuf_off) + slot * s->c;
+        float *dst = add ? acc + k * s->c : pe_f32(s, s->cbuf) + slot * s->c;
         pe_fabin(pe, s->col_color, dst, chunk_len(s, n, k), 1, T_COL0 + slot, WSE_ASYNC | add);
         s->col_ids |= (uint8_t)(1u << slot);
         s->col_issued++;
@@ -221,11 +221,12 @@ static void ar_task(wse_pe *pe, void *state, int task, uint32_t payload)
     ar_state *s = state;
     const ar_params *p = pe_params(pe);
     int n = (int)p->n;
+    float *acc = pe_f32(s, s->acc);
     if (task == T_START) {
         /* non-roots receive the final vector over their own; it arrives
          * chunk by chunk only after the chunk left this PE */
         if (!s->bcast_done)
-            pe_fabin(pe, C_BCAST, at(s, s->acc_off), n, 1, T_BCAST, WSE_ASYNC);
+            pe_fabin(pe, C_BCAST, acc, n, 1, T_BCAST, WSE_ASYNC);
     } else if (task == T_SENT) {
         s->send_busy = 0;
     } else if (task == T_BCAST) {
@@ -234,17 +235,17 @@ static void ar_task(wse_pe *pe, void *state, int task, uint32_t payload)
         int k = s->row_done++;
         s->row_ids &= (uint8_t)~(1u << (task - T_ROW0));
         if (p->op == OP_MAX)
-            max_into(pe, at(s, s->acc_off) + k * s->c, at(s, s->rbuf_off) + (k % WINDOW) * s->c,
-                     chunk_len(s, n, k));
+            max_into(pe, acc + k * s->c, pe_f32(s, s->rbuf) + (k % WINDOW) * s->c, chunk_len(s, n, k));
     } else if (task >= T_COL0 && task < T_COL0 + WINDOW) {
         int k = s->col_done++;
         s->col_ids &= (uint8_t)~(1u << (task - T_COL0));
         if (p->op == OP_MAX)
-            max_into(pe, at(s, s->acc_off) + k * s->c, at(s, s->cbuf_off) + (k % WINDOW) * s->c,
-                     chunk_len(s, n, k));
+            max_into(pe, acc + k * s->c, pe_f32(s, s->cbuf) + (k % WINDOW) * s->c, chunk_len(s, n, k));
     }
     ar_pump(pe, s, p);
 }
+
+/* ---------------------------------------------------------- host */
 
 static int ar_shape(const void *params, int width, int height, int64_t shape[3])
 {
@@ -258,8 +259,8 @@ static int ar_shape(const void *params, int width, int height, int64_t shape[3])
 static void ar_block(const wse_pe *pe, const void *state, wse_array_block *b)
 {
     const ar_params *p = pe_params(pe);
-    ar_state *s = (ar_state *)state;
-    b->ptr = at(s, s->acc_off);
+    const ar_state *s = state;
+    b->ptr = pe_f32(s, s->acc);
     b->origin[0] = pe_y(pe);
     b->origin[1] = pe_x(pe);
     b->origin[2] = 0;
