@@ -6,6 +6,7 @@ set -u
 WSEMU=$1
 SRC=$2
 USERLIB=${3:-}
+OLDLIB=${4:-}
 PY=/usr/bin/python3
 cd "$SRC" || exit 1
 TMP=$(mktemp -d)
@@ -129,6 +130,11 @@ if [ -n "$USERLIB" ]; then
     expect 2 "$WSEMU" run "$TMP/user.yaml" && grep -q "unknown program 'user_double'" "$TMP/err" || fail "user program without its library"
     expect 2 "$WSEMU" run "$TMP/user.yaml" --program-lib "$TMP/nothing.so" &&
         grep -q "cannot load program library" "$TMP/err" || fail "missing library message: $(cat "$TMP/err")"
+    if [ -n "$OLDLIB" ]; then
+        expect 2 "$WSEMU" run "$TMP/user.yaml" --program-lib "$OLDLIB" &&
+            grep -q "error: program 0 was built against PE API version 1, but this wsemu has version [0-9]*: rebuild it" "$TMP/err" &&
+            [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "old API version message: $(cat "$TMP/err")"
+    fi
     if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then
         "$PY" -c "import numpy as np; v=np.load('$TMP/o3/v.npy'); assert v.shape == (8, 8) and v.dtype == np.float32 and v.std() > 0" ||
             fail "user program output"

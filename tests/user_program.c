@@ -1,11 +1,12 @@
 /*
  * tests/user_program.c - a PE program built outside wsemu, loaded with
  * `wsemu --program-lib`: every PE doubles its one fp32 value and adds its
- * x coordinate.  Written against wse/pe.h only.
+ * x coordinate.  Written against wse/pe.h only; build it with
+ *
+ *     cc -shared -fPIC -Iinclude -o user_program.so tests/user_program.c
  */
 #include <stddef.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct dbl_params { double factor; } dbl_params;
 typedef struct dbl_state { float v; } dbl_state;
@@ -14,11 +15,15 @@ static const wse_param_spec dbl_param_spec[] = {
     { "factor", WSE_PARAM_FLOAT, 2.0, -100.0, 100.0, offsetof(dbl_params, factor), "multiplier" },
 };
 
+/* ---------------------------------------------------------- device: runs on every PE */
+
+enum { T_RUN = WSE_LOCAL_TASK(0) };
+
 static int dbl_setup(wse_pe *pe, void *state)
 {
     (void)state;
-    pe_bind_local_task(pe, 30);
-    pe_activate(pe, 30);
+    pe_bind_local_task(pe, T_RUN);
+    pe_activate(pe, T_RUN);
     return 0;
 }
 
@@ -31,6 +36,8 @@ static void dbl_task(wse_pe *pe, void *state, int task, uint32_t payload)
     pe_vaxpy_f32(pe, &s->v, (float)p->factor, &s->v, &one, 1);
     pe_finish(pe);
 }
+
+/* ---------------------------------------------------------- host */
 
 static int dbl_shape(const void *params, int width, int height, int64_t shape[3])
 {
@@ -77,8 +84,14 @@ static double dbl_flops(const void *params, int width, int height)
     return 2.0 * width * height;
 }
 
+/* Built with -DUSER_API_VERSION=N, it claims another version of the PE API
+ * (the cli test checks that wsemu refuses it). */
+#ifndef USER_API_VERSION
+#define USER_API_VERSION WSE_API_VERSION
+#endif
+
 static const wse_program dbl_program = {
-    .api_version = WSE_API_VERSION,
+    .api_version = USER_API_VERSION,
     .name = "user_double",
     .summary = "an out-of-tree test program: v = factor * v0 + x",
     .params_size = sizeof(dbl_params),
@@ -89,8 +102,6 @@ static const wse_program dbl_program = {
     .device = { .state_size = sizeof(dbl_state), .setup = dbl_setup, .task = dbl_task },
     .host = { .reference = dbl_reference, .tolerance = dbl_tolerance, .useful_flops = dbl_flops },
 };
-
-const wse_program *wse_user_program(int i);
 
 const wse_program *wse_user_program(int i)
 {

@@ -319,13 +319,12 @@ typedef struct wse_program {
 } wse_program;
 
 /*
- * Programs built outside wsemu come as a shared library exporting
- *
- *     const wse_program *wse_user_program(int i);
- *
- * which returns its i-th program, or NULL past the last; `wsemu
- * --program-lib FILE.so` loads it.
+ * Programs built outside wsemu come as a shared library that defines
+ * wse_user_program(): its i-th program, or NULL past the last.  `wsemu
+ * --program-lib FILE.so` loads it and refuses programs whose api_version
+ * is not WSE_API_VERSION.
  */
 #define WSE_USER_PROGRAM_SYMBOL "wse_user_program"
+const wse_program *wse_user_program(int i);
 
 #endif

@@ -62,7 +62,6 @@
  */
 #include <stddef.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct ar_params {
     int64_t n, op, chunk;

@@ -81,7 +81,6 @@
 #include <stddef.h>
 #include <string.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct bw_params {
     int64_t n, hops, dirs;

@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct cg_params {
     int64_t nz, iters;

@@ -45,7 +45,6 @@
  */
 #include <stddef.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct gemv_params {
     int64_t mb, nb, chunk;

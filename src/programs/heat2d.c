@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct heat_params {
     int64_t tile_w, tile_h, steps;

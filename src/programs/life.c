@@ -44,7 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct life_params {
     int64_t tile_w, tile_h, steps;

@@ -85,7 +85,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct s25_params {
     int64_t nz, steps;

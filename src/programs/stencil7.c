@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wse/pe.h"
-#include "wse/programs.h"
 
 typedef struct s7_params {
     int64_t nz, steps;
