@@ -1,7 +1,7 @@
 /*
  * benchmarks/bench_fabric.c - router throughput of the exact engine.
  *
- * Measures wavelet-hops per host second for two patterns of PERFORMANCE.md
+ * Measures wavelet-hops per host second for two traffic patterns
  * on a W x H mesh (all ranks of MPI_COMM_WORLD, 1 thread each unless
  * --threads):
  *   rows   PE 0 of every row streams n wavelets east; the rest forward them
