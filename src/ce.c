@@ -89,8 +89,26 @@ uint64_t wse__ce_bytes(const wse_engine *e)
 
 /* ------------------------------------------------------------ fabric ops */
 
-/* First CE queue of color at pe with a visible wavelet, or WSE_NONE. */
-static uint32_t ready_queue(wse_engine *e, uint32_t pe, int color, uint64_t t)
+/* Whether the head of CE queue qi (visible; *w gets it) is a control
+ * wavelet, which a fabin leaves to dispatch(); one naming no control task
+ * fails the run. */
+static int control_head(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *w)
+{
+    unsigned ctrl;
+    *w = queue_peek(e, qi, &ctrl);
+    if (!ctrl)
+        return 0;
+    int id = pe_control_task(*w);
+    if (!((e->pe[pe].control_tasks >> id) & 1))
+        wse__fault_pe(e, pe, WSE_EPROGRAM,
+                      "control wavelet 0x%08x on color %d names task %d, which is not bound as a control task",
+                      *w, e->q[qi].color, id);
+    return 1;
+}
+
+/* First CE queue of color at pe with a visible data wavelet at its head
+ * (*w gets it), or WSE_NONE. */
+static uint32_t ready_queue(wse_engine *e, uint32_t pe, int color, uint64_t t, uint32_t *w)
 {
     const wse_pestate *p = &e->pe[pe];
     for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++) {
@@ -98,36 +116,46 @@ static uint32_t ready_queue(wse_engine *e, uint32_t pe, int color, uint64_t t)
         if (q->kind != Q_CE || q->color != color)
             continue;
         queue_sync(q, t);
-        if (queue_visible(e, q) > 0)
+        if (queue_visible(e, q) > 0 && !control_head(e, pe, i, w))
             return i;
     }
     return WSE_NONE;
 }
 
 /* The CE takes the head of CE queue qi. */
+static void take_peeked(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t);
+
 static uint32_t take(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
 {
-    uint32_t w = queue_pop(e, qi);
+    unsigned ctrl;
+    uint32_t w = queue_peek(e, qi, &ctrl);
+    take_peeked(e, pe, qi, t);
+    return w;
+}
+
+/* The same for a head already peeked at. */
+static void take_peeked(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
+{
+    queue_drop_head(e, qi);
     wse__router_popped(e, pe, qi, t);
     e->cnt[pe].received++;
     e->st.wavelets_received++;
-    return w;
 }
 
 /* Move one wavelet of a fabin if it can.  Returns 1 if it moved. */
 static int fabin_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
 {
-    uint32_t qi;
+    uint32_t qi, w;
     if (op->flags & OPF_ONE_QUEUE) {        /* the common case: no scan */
         wse_queue *q = &e->q[op->queue];
         queue_sync(q, t);
-        if (queue_visible(e, q) == 0)
+        if (queue_visible(e, q) == 0 || control_head(e, pe, op->queue, &w))
             return 0;
         qi = op->queue;
-    } else if ((qi = ready_queue(e, pe, op->color, t)) == WSE_NONE) {
+    } else if ((qi = ready_queue(e, pe, op->color, t, &w)) == WSE_NONE) {
         return 0;
     }
-    uint32_t w = take(e, pe, qi, t);
+    take_peeked(e, pe, qi, t);
     uint8_t *dst = sram_base(e, pe) + op->addr + (int64_t)op->done * op->stride * 4;
     if (op->flags & WSE_FABIN_ADD) {
         float f;
@@ -151,7 +179,7 @@ static int fabout_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
     uint32_t w = op->addr;
     if (op->kind == OP_FABOUT)
         memcpy(&w, sram_base(e, pe) + op->addr + (int64_t)op->done * op->stride * 4, 4);
-    queue_push(e, op->queue, w);
+    queue_push(e, op->queue, w, (op->flags & WSE_CONTROL) != 0);
     sched_wake(e, pe, t + (uint64_t)e->latency);
     e->cnt[pe].sent++;
     e->st.wavelets_sent++;
@@ -231,27 +259,42 @@ static void run_task(wse_engine *e, uint32_t pe, int id, uint32_t payload, uint6
 }
 
 /* Pick and run the highest-priority ready task, if the CE is free.  A
- * data task is ready when a wavelet of its color is visible and no fabin
- * is waiting for that color (the fabin takes it). */
+ * data task is ready when a data wavelet of its color is visible and no
+ * fabin is waiting for that color (the fabin takes it); a control task
+ * when a control wavelet naming it heads one of the PE's CE queues. */
 static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
                      uint32_t fabin_colors, uint64_t t)
 {
     wse_pestate *p = &e->pe[pe];
-    if (p->busy_until > t || (p->flags & PE_SYNC_WAIT))
+    if (!(p->active | p->data_tasks | p->control_tasks) || p->busy_until > t ||
+        (p->flags & PE_SYNC_WAIT))
         return;
     uint64_t ready = p->active & p->local_tasks & ~p->blocked;
     uint64_t data = p->data_tasks & ~p->blocked & ~(uint64_t)fabin_colors;
+    uint64_t control = p->control_tasks & ~p->blocked;
     uint32_t dq[WSE_MAX_TASKS];
-    if (data && !ramp_in) {
+    if ((data || control) && !ramp_in) {
         for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++) {
             wse_queue *q = &e->q[i];
+            if (q->kind != Q_CE)
+                continue;
             uint64_t bit = 1ull << q->color;
-            if (q->kind != Q_CE || !(data & bit) || (ready & bit))
+            if (!control && (!(data & bit) || (ready & bit)))
                 continue;
             queue_sync(q, t);
-            if (queue_visible(e, q) > 0) {
+            if (queue_visible(e, q) == 0)
+                continue;
+            uint32_t w;
+            if (control_head(e, pe, i, &w)) {
+                if (e->failed)
+                    return;
+                bit = 1ull << pe_control_task(w);
+            } else if (!(data & bit)) {
+                continue;
+            }
+            if (!(ready & bit) && ((control | data) & bit)) {
                 ready |= bit;
-                dq[q->color] = i;
+                dq[__builtin_ctzll(bit)] = i;
             }
         }
     }
@@ -261,6 +304,8 @@ static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
     uint32_t payload = 0;
     if ((p->data_tasks >> id) & 1)
         payload = take(e, pe, dq[id], t);
+    else if ((p->control_tasks >> id) & 1)
+        payload = take(e, pe, dq[id], t) & 0xffffu;
     else
         p->active &= ~(1ull << id);
     run_task(e, pe, id, payload, t);

@@ -28,9 +28,11 @@
 #define WSE_NONE 0xffffffffu
 
 /* Queue kinds: a router input the router forwards from, a CE input the
- * compute engine consumes (data tasks, fabin), or a ghost: this shard's
- * view (credits) of a neighbour shard's queue that one of its PEs feeds. */
-enum { Q_ROUTER = 0, Q_CE = 1, Q_GHOST = 2 };
+ * compute engine consumes (data tasks, fabin), a ghost: this shard's view
+ * (credits) of a neighbour shard's queue that one of its PEs feeds, or a
+ * router input of a route with switches, a filter or color swap, whose
+ * outputs are in a route record (wse_routex). */
+enum { Q_ROUTER = 0, Q_ROUTER_X = 1, Q_CE = 2, Q_GHOST = 3 };   /* router kinds first */
 /* Port of a CE input fed by its own router (multicast that includes RAMP). */
 #define WSE_PORT_ROUTER 5
 
@@ -45,11 +47,31 @@ typedef struct wse_queue {
     uint32_t push_hist, pop_hist;
     uint8_t head, tail;         /* cumulative counts, mod 256 */
     uint8_t color, port, kind;
-    uint8_t txports;            /* Q_ROUTER: output port mask */
+    uint8_t txports;            /* Q_ROUTER: output port mask; a CE queue fed
+                                 * straight from a link (or its ghost): RAMP */
     uint8_t up_remote;          /* its producer is in a neighbour shard */
-    uint32_t tx;                /* one output: target queue; several: index
-                                 * into wse_engine.mcast; WSE_NONE: none */
+    uint8_t ctrl;               /* bit s: slot s holds a control wavelet */
+    uint32_t tx;                /* Q_ROUTER, one output: target queue; several:
+                                 * index into wse_engine.mcast; Q_ROUTER_X:
+                                 * index into wse_engine.rtx; WSE_NONE: none */
 } wse_queue;
+
+/* A route with switches, a range filter or color swap, per (PE, color).
+ * Position k routes from rx[k] to tx[k]; its targets are
+ * mcast[tg[k] ...], one per port of tx[k] in port order. */
+typedef struct wse_routex {
+    uint8_t pos;                /* current switch position */
+    uint8_t valid;              /* bit k: position k exists (bit 0 always) */
+    uint8_t ring;               /* advancing past the last goes back to 0 */
+    uint8_t filter;             /* range filter on the CE output */
+    uint8_t rx[WSE_SWITCH_POSITIONS], tx[WSE_SWITCH_POSITIONS];
+    uint8_t swap;               /* ports through which the color flips bit 0 */
+    uint8_t pad[3];
+    uint16_t lo, hi;            /* range filter bounds (upper 16 bits) */
+    uint32_t changed;           /* 1 + low 32 bits of the cycle of the last
+                                 * switch change; 0: never */
+    uint32_t tg[WSE_SWITCH_POSITIONS];
+} wse_routex;
 
 enum { OP_FABOUT = 0, OP_FABIN = 1, OP_SEND = 2 };
 /* Internal op flag (beside WSE_ASYNC, WSE_FABIN_ADD): the op's color has
@@ -84,7 +106,7 @@ typedef struct wse_opblock {
 typedef struct wse_pestate {
     uint64_t busy_until;        /* CE runs no new task before this cycle */
     uint64_t active, blocked;   /* task bit sets */
-    uint64_t data_tasks, local_tasks;
+    uint64_t data_tasks, local_tasks, control_tasks;
     uint32_t sram_off;          /* arena offset of this PE's SRAM block */
     uint32_t sram_used;         /* bytes allocated (excl. reserved) */
     uint32_t sram_chunk;        /* arena chunk holding the block */
@@ -109,7 +131,12 @@ typedef struct wse_pecount {
 /* A route as declared in setup, before resolution into queues. */
 typedef struct wse_route {
     uint32_t pe;
-    uint8_t color, rx, tx, pad;
+    uint8_t color, rx, tx;
+    uint8_t rx_all;             /* rx of every switch position together */
+    uint32_t xi;                /* its wse_routex in wse_engine.rtx, or
+                                 * WSE_NONE (a plain route); a halo PE's
+                                 * route keeps no record: any other value
+                                 * just says it has extras */
 } wse_route;
 
 /* A growing list of declared routes. */
@@ -136,6 +163,7 @@ typedef struct wse_event {
     uint32_t word;              /* the wavelet of a push */
 } wse_event;
 #define WSE_EVENT_POP 0x80000000u
+#define WSE_EVENT_CTRL 0x40000000u   /* a push of a control wavelet */
 
 /* An owned queue whose producer is in a neighbour shard. */
 typedef struct wse_bq { uint32_t q, pe; } wse_bq;
@@ -187,6 +215,8 @@ struct wse_engine {
     uint32_t *slots;            /* nq * depth payload words */
     uint32_t *mcast;            /* multicast target lists */
     uint32_t nmcast;
+    wse_routex *rtx;            /* routes with switches, filters, swap */
+    uint32_t nrtx, rtx_cap;
     /* shard edges (halo.c) */
     uint32_t ghost_first[4], ghost_n[4];
     uint32_t *ghost_pe;         /* per ghost: the owned PE that feeds it */

@@ -20,7 +20,7 @@ uint64_t wse__halo_count_ghosts(const wse_engine *e)
     uint64_t ng = 0;
     for (uint64_t i = 0; i < e->hroutes.n; i++) {
         int s = halo_side(e->hroutes.v[i].pe);
-        if (e->hroutes.v[i].rx & pe_port_mask(pe_port_opposite(s)))
+        if (e->hroutes.v[i].rx_all & pe_port_mask(pe_port_opposite(s)))
             ng++;
     }
     return ng;
@@ -46,13 +46,15 @@ static int make_ghosts(wse_engine *e, uint32_t *qi)
             e->ghost_at[s][o] = *qi;
             for (; i < e->hroutes.n && e->hroutes.v[i].pe == halo_id(s, o); i++) {
                 const wse_route *r = &e->hroutes.v[i];
-                if (!(r->rx & pe_port_mask(facing)))
+                if (!(r->rx_all & pe_port_mask(facing)))
                     continue;
                 wse_queue *q = &e->q[*qi];
                 memset(q, 0, sizeof *q);
                 q->color = r->color;
                 q->port = (uint8_t)facing;
                 q->kind = Q_GHOST;
+                /* as the queue it stands for: fed straight to the CE? */
+                q->txports = r->tx == WSE_RAMP && r->xi == WSE_NONE ? WSE_RAMP : 0;
                 q->tx = WSE_NONE;
                 e->ghost_pe[*qi - e->nq_own] = side_pe(e, s, o);
                 (*qi)++;
@@ -149,9 +151,10 @@ void wse__halo_credit(wse_engine *e, uint32_t qi, uint64_t t)
     append(e, side, t, edge_pos(e, side, qi) | WSE_EVENT_POP, 0);
 }
 
-void wse__halo_wavelet(wse_engine *e, int port, uint32_t tg, uint32_t word, uint64_t t)
+void wse__halo_wavelet(wse_engine *e, int port, uint32_t tg, uint32_t word, unsigned ctrl,
+                       uint64_t t)
 {
-    append(e, port, t, tg - e->ghost_first[port], word);
+    append(e, port, t, (tg - e->ghost_first[port]) | (ctrl ? WSE_EVENT_CTRL : 0), word);
 }
 
 const wse_event *wse__halo_outbox(const wse_engine *e, int side, uint32_t *n)
@@ -178,8 +181,9 @@ int wse__halo_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
 {
     uint64_t now = e->now;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t pos = ev[i].pos & ~WSE_EVENT_POP;
+        uint32_t pos = ev[i].pos & ~(WSE_EVENT_POP | WSE_EVENT_CTRL);
         int pop = (ev[i].pos & WSE_EVENT_POP) != 0;
+        unsigned ctrl = (ev[i].pos & WSE_EVENT_CTRL) != 0;
         uint64_t age = now - ev[i].cycle;
         if (ev[i].cycle >= now ||
             pos >= (pop ? e->ghost_n[side] : e->bq_n[side]))
@@ -203,7 +207,7 @@ int wse__halo_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
         } else {
             const wse_bq *b = &e->bq[side][pos];
             queue_sync(&e->q[b->q], now);
-            queue_store(e, b->q, ev[i].word, bit);
+            queue_store(e, b->q, ev[i].word, bit, ctrl);
             sched_wake_between(e, b->pe, due);
         }
     }

@@ -35,8 +35,10 @@ uint32_t wse__halo_target(const wse_engine *e, uint32_t pe, int color, int d);
 
 /* A credit for owned queue qi (fed from a neighbour shard) freed at t. */
 void wse__halo_credit(wse_engine *e, uint32_t qi, uint64_t t);
-/* A wavelet pushed at t into ghost queue tg across side port. */
-void wse__halo_wavelet(wse_engine *e, int port, uint32_t tg, uint32_t word, uint64_t t);
+/* A wavelet (control flag ctrl) pushed at t into ghost queue tg across
+ * side port. */
+void wse__halo_wavelet(wse_engine *e, int port, uint32_t tg, uint32_t word, unsigned ctrl,
+                       uint64_t t);
 
 /* Events produced for side s since the last clear. */
 const wse_event *wse__halo_outbox(const wse_engine *e, int side, uint32_t *n);

@@ -19,10 +19,10 @@
  * uint32_t masks (fabin colors in the CE) and queue colors are uint8_t. */
 #define WSE_LIMIT_COLORS WSE_MAX_COLORS
 
-/* Wavelets per router input queue.  Queue head and tail are uint8_t
- * counters taken mod 256, so the depth must stay well below 256; 64 also
- * bounds the slot memory per queue (queue_depth 32-bit words). */
-#define WSE_MAX_QUEUE_DEPTH 64
+/* Wavelets per router input queue.  The hardware's queues hold at most 8
+ * words (WSE-2: 2-6, WSE-3: 4-8), and each queue keeps the control flags
+ * of its slots in one uint8_t (wse_queue.ctrl), one bit per slot. */
+#define WSE_MAX_QUEUE_DEPTH 8
 
 /* Hop latency in cycles.  A queue remembers its pushes and pops of the
  * last 32 cycles in uint32_t histories, and wakes less than WSE_RING
@@ -36,6 +36,10 @@
 _Static_assert(WSE_MAX_TASKS == 64, "task sets are uint64_t");
 _Static_assert(WSE_MAX_COLORS <= 32, "color sets are uint32_t");
 _Static_assert(WSE_LOCAL_TASK(WSE_MAX_LOCAL_TASKS - 1) < WSE_MAX_TASKS, "local task ids fit");
+
+/* Switch positions per route (pe.h), and routes with switches, filters or
+ * color swap per shard: wse_queue.tx indexes them (uint32_t). */
+_Static_assert(WSE_SWITCH_POSITIONS == 4, "a route record keeps 4 positions");
 
 /* ---------------------------------------------------------- fabric ops */
 

@@ -80,30 +80,61 @@ void pe_route(wse_pe *pe, int color, unsigned rx, unsigned tx)
     wse__router_declare(pe->e, pe->idx, color, rx, tx);
 }
 
+void pe_route_switch(wse_pe *pe, int color, const wse_switch *sw)
+{
+    if (not_in_setup(pe, "pe_route_switch") || bad_color(pe, color, "pe_route_switch"))
+        return;
+    wse__router_switch(pe->e, pe->idx, color, sw);
+}
+
+void pe_route_filter(wse_pe *pe, int color, unsigned lo, unsigned hi)
+{
+    if (not_in_setup(pe, "pe_route_filter") || bad_color(pe, color, "pe_route_filter"))
+        return;
+    wse__router_filter(pe->e, pe->idx, color, lo, hi);
+}
+
+void pe_route_swap(wse_pe *pe, int color, unsigned ports)
+{
+    if (not_in_setup(pe, "pe_route_swap") || bad_color(pe, color, "pe_route_swap"))
+        return;
+    wse__router_swap(pe->e, pe->idx, color, ports);
+}
+
+/* Bind task as kind (one of the PE's three task sets), once. */
+static void bind(wse_pe *pe, int task, uint64_t *set)
+{
+    static const char *const kinds[3] = { "a data task", "a local task", "a control task" };
+    wse_pestate *p = &pe->e->pe[pe->idx];
+    uint64_t *sets[3] = { &p->data_tasks, &p->local_tasks, &p->control_tasks };
+    for (int k = 0; k < 3; k++)
+        if (sets[k] != set && ((*sets[k] >> task) & 1)) {
+            wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "task %d is already bound as %s", task,
+                          kinds[k]);
+            return;
+        }
+    *set |= 1ull << task;
+}
+
 void pe_bind_data_task(wse_pe *pe, int color)
 {
     if (pe->halo || not_in_setup(pe, "pe_bind_data_task") || bad_color(pe, color, "pe_bind_data_task"))
         return;
-    wse_pestate *p = &pe->e->pe[pe->idx];
-    if ((p->local_tasks >> color) & 1) {
-        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
-                      "task %d is already bound as a local task", color);
-        return;
-    }
-    p->data_tasks |= 1ull << color;
+    bind(pe, color, &pe->e->pe[pe->idx].data_tasks);
 }
 
 void pe_bind_local_task(wse_pe *pe, int task)
 {
     if (pe->halo || not_in_setup(pe, "pe_bind_local_task") || bad_task(pe, task, "pe_bind_local_task"))
         return;
-    wse_pestate *p = &pe->e->pe[pe->idx];
-    if ((p->data_tasks >> task) & 1) {
-        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
-                      "task %d is already bound as a data task", task);
+    bind(pe, task, &pe->e->pe[pe->idx].local_tasks);
+}
+
+void pe_bind_control_task(wse_pe *pe, int task)
+{
+    if (pe->halo || not_in_setup(pe, "pe_bind_control_task") || bad_task(pe, task, "pe_bind_control_task"))
         return;
-    }
-    p->local_tasks |= 1ull << task;
+    bind(pe, task, &pe->e->pe[pe->idx].control_tasks);
 }
 
 /* ------------------------------------------------------------ tasks */
@@ -113,7 +144,7 @@ static int unbound(wse_pe *pe, int task, const char *what)
     if (bad_task(pe, task, what))
         return 1;
     const wse_pestate *p = &pe->e->pe[pe->idx];
-    if (((p->local_tasks | p->data_tasks) >> task) & 1)
+    if (((p->local_tasks | p->data_tasks | p->control_tasks) >> task) & 1)
         return 0;
     wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: task %d is not bound", what, task);
     return 1;
@@ -123,6 +154,11 @@ void pe_activate(wse_pe *pe, int task)
 {
     if (pe->halo || unbound(pe, task, "pe_activate"))
         return;
+    if ((pe->e->pe[pe->idx].control_tasks >> task) & 1) {
+        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
+                      "pe_activate: task %d is a control task: control wavelets activate it", task);
+        return;
+    }
     pe->e->pe[pe->idx].active |= 1ull << task;
     sched_wake(pe->e, pe->idx, pe->now + pe->charged);
 }
@@ -283,6 +319,11 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
     }
     if (bad_color(pe, color, what) || (on_done != WSE_NO_TASK && unbound(pe, on_done, what)))
         return;
+    if (kind == OP_FABIN && (flags & WSE_CONTROL)) {
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM, "%s: WSE_CONTROL is for sending (control wavelets reach control tasks)",
+                      what);
+        return;
+    }
     if (n <= 0 || n > WSE_MAX_OP_LENGTH || stride < WSE_MIN_OP_STRIDE || stride > WSE_MAX_OP_STRIDE) {
         wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
                       "%s: length %d must be in 1..%d and stride %d in %d..%d",

@@ -63,28 +63,49 @@ static inline int queue_credit(const wse_engine *e, const wse_queue *q)
     return queue_count(q) + queue_in_window(e, q->pop_hist) < (unsigned)e->depth;
 }
 
-/* Store word at the tail of queue qi; `bit` marks when in its push
- * history (1u: this cycle). */
-static inline void queue_store(wse_engine *e, uint32_t qi, uint32_t word, uint32_t bit)
+/* Store word at the tail of queue qi, with its control flag; `bit` marks
+ * when in its push history (1u: this cycle). */
+static inline void queue_store(wse_engine *e, uint32_t qi, uint32_t word, uint32_t bit,
+                               unsigned ctrl)
 {
     wse_queue *q = &e->q[qi];
-    e->slots[(uint64_t)qi * e->depth + q->tail % e->depth] = word;
+    unsigned s = q->tail % (unsigned)e->depth;
+    e->slots[(uint64_t)qi * e->depth + s] = word;
+    q->ctrl = (uint8_t)((q->ctrl & ~(1u << s)) | (ctrl << s));
     q->tail++;
     q->push_hist |= bit;
 }
 
-static inline void queue_push(wse_engine *e, uint32_t qi, uint32_t word)
+static inline void queue_push(wse_engine *e, uint32_t qi, uint32_t word, unsigned ctrl)
 {
-    queue_store(e, qi, word, 1u);
+    queue_store(e, qi, word, 1u, ctrl);
 }
 
-static inline uint32_t queue_pop(wse_engine *e, uint32_t qi)
+/* The head of queue qi (which must hold a wavelet); *ctrl gets its
+ * control flag. */
+static inline uint32_t queue_peek(const wse_engine *e, uint32_t qi, unsigned *ctrl)
+{
+    const wse_queue *q = &e->q[qi];
+    unsigned s = q->head % (unsigned)e->depth;
+    *ctrl = (q->ctrl >> s) & 1u;
+    return e->slots[(uint64_t)qi * e->depth + s];
+}
+
+/* Remove the head of queue qi (after queue_peek). */
+static inline void queue_drop_head(wse_engine *e, uint32_t qi)
 {
     wse_queue *q = &e->q[qi];
-    uint32_t w = e->slots[(uint64_t)qi * e->depth + q->head % e->depth];
     q->head++;
     q->pop_hist |= 1u;
-    return w;
+}
+
+/* Whether a filtered control wavelet pushed into q is dropped there: q is
+ * a CE queue fed straight from a link (or the ghost of one), so the
+ * router in front of it would hand the wavelet to its CE, which the CE
+ * filter forbids. */
+static inline int queue_drops_filtered(const wse_queue *q)
+{
+    return (q->kind == Q_CE || q->kind == Q_GHOST) && q->txports == WSE_RAMP;
 }
 
 #endif

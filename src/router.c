@@ -57,7 +57,138 @@ void wse__router_declare(wse_engine *e, uint32_t pe, int color, unsigned rx, uns
     r->color = (uint8_t)color;
     r->rx = (uint8_t)rx;
     r->tx = (uint8_t)tx;
-    r->pad = 0;
+    r->rx_all = (uint8_t)rx;
+    r->xi = WSE_NONE;
+}
+
+/* The route of (pe, color) declared so far: setup declares a PE's routes
+ * together, so it is among the last few. */
+static wse_route *declared(wse_engine *e, uint32_t pe, int color, const char *what)
+{
+    wse_routes *l = (pe & WSE_HALO_PE) ? &e->hroutes : &e->routes;
+    for (uint64_t i = l->n; i-- > 0 && l->v[i].pe == pe;)
+        if (l->v[i].color == color)
+            return &l->v[i];
+    wse__fault_pe(e, pe, WSE_EPROGRAM, "%s: color %d has no route yet (call pe_route first)",
+                  what, color);
+    return NULL;
+}
+
+/* The extras record of route r, created on first use.  NULL for a halo
+ * PE (only its rx_all matters) or when out of memory. */
+static wse_routex *extras(wse_engine *e, wse_route *r)
+{
+    if (r->pe & WSE_HALO_PE) {
+        r->xi = 0;
+        return NULL;
+    }
+    if (r->xi != WSE_NONE)
+        return &e->rtx[r->xi];
+    if (e->nrtx == e->rtx_cap) {
+        uint32_t cap = e->rtx_cap ? e->rtx_cap * 2 : 256;
+        wse_routex *v = realloc(e->rtx, (uint64_t)cap * sizeof *v);
+        if (!v) {
+            wse__fault_pe(e, r->pe, WSE_ENOMEM, "out of memory for routes");
+            return NULL;
+        }
+        e->rtx = v;
+        e->rtx_cap = cap;
+    }
+    wse_routex *x = &e->rtx[e->nrtx];
+    memset(x, 0, sizeof *x);
+    for (int k = 0; k < WSE_SWITCH_POSITIONS; k++) {
+        x->rx[k] = r->rx;
+        x->tx[k] = r->tx;
+        x->tg[k] = WSE_NONE;
+    }
+    x->valid = 1;
+    r->xi = e->nrtx++;
+    return x;
+}
+
+void wse__router_switch(wse_engine *e, uint32_t pe, int color, const wse_switch *sw)
+{
+    const unsigned all = WSE_N | WSE_E | WSE_S | WSE_W | WSE_RAMP;
+    wse_route *r = declared(e, pe, color, "pe_route_switch");
+    if (!r)
+        return;
+    unsigned valid = 1, rx_all = r->rx, rx[WSE_SWITCH_POSITIONS], tx[WSE_SWITCH_POSITIONS];
+    rx[0] = r->rx;
+    tx[0] = r->tx;
+    for (int k = 1; k < WSE_SWITCH_POSITIONS; k++) {
+        unsigned a = sw->rx[k - 1], b = sw->tx[k - 1];
+        if ((a | b) & ~all) {
+            wse__fault_pe(e, pe, WSE_EPROGRAM,
+                          "pe_route_switch color %d: position %d: rx 0x%x / tx 0x%x must be sets of N, E, S, W, RAMP",
+                          color, k, a, b);
+            return;
+        }
+        if (!(a | b) || valid != (1u << k) - 1)
+            continue;           /* no such position, nor any after it */
+        rx[k] = a ? a : r->rx;
+        tx[k] = b ? b : r->tx;
+        if ((rx[k] & WSE_RAMP) && (tx[k] & WSE_RAMP)) {
+            wse__fault_pe(e, pe, WSE_EPROGRAM,
+                          "pe_route_switch color %d: position %d has RAMP in both rx and tx", color, k);
+            return;
+        }
+        valid |= 1u << k;
+        rx_all |= rx[k];
+    }
+    if (sw->position < 0 || sw->position >= WSE_SWITCH_POSITIONS || !((valid >> sw->position) & 1)) {
+        wse__fault_pe(e, pe, WSE_EPROGRAM, "pe_route_switch color %d: position %d does not exist",
+                      color, sw->position);
+        return;
+    }
+    r->rx_all = (uint8_t)rx_all;
+    wse_routex *x = extras(e, r);
+    if (!x)
+        return;
+    for (int k = 0; k < WSE_SWITCH_POSITIONS; k++) {
+        x->rx[k] = (uint8_t)((valid >> k) & 1 ? rx[k] : 0);
+        x->tx[k] = (uint8_t)((valid >> k) & 1 ? tx[k] : 0);
+    }
+    x->valid = (uint8_t)valid;
+    x->pos = (uint8_t)sw->position;
+    x->ring = sw->ring != 0;
+}
+
+void wse__router_filter(wse_engine *e, uint32_t pe, int color, unsigned lo, unsigned hi)
+{
+    wse_route *r = declared(e, pe, color, "pe_route_filter");
+    if (!r)
+        return;
+    if (lo > hi || hi > 0xffff) {
+        wse__fault_pe(e, pe, WSE_EPROGRAM, "pe_route_filter color %d: range %u..%u is not within 0..65535",
+                      color, lo, hi);
+        return;
+    }
+    wse_routex *x = extras(e, r);
+    if (!x)
+        return;
+    x->filter = 1;
+    x->lo = (uint16_t)lo;
+    x->hi = (uint16_t)hi;
+}
+
+void wse__router_swap(wse_engine *e, uint32_t pe, int color, unsigned ports)
+{
+    wse_route *r = declared(e, pe, color, "pe_route_swap");
+    if (!r)
+        return;
+    if (!ports || (ports & ~(unsigned)(WSE_N | WSE_E | WSE_S | WSE_W))) {
+        wse__fault_pe(e, pe, WSE_EPROGRAM, "pe_route_swap color %d: ports 0x%x must be a set of N, E, S, W",
+                      color, ports);
+        return;
+    }
+    if ((color ^ 1) >= e->topo.colors) {
+        wse__fault_pe(e, pe, WSE_EPROGRAM, "pe_route_swap color %d: its pair %d is not a color of the topology",
+                      color, color ^ 1);
+        return;
+    }
+    wse_routex *x = extras(e, r);
+    if (x)
+        x->swap = (uint8_t)ports;
 }
 
 /* Setup visits PEs in order, so routes arrive grouped by PE: sorting each
@@ -76,14 +207,32 @@ static void sort_routes(wse_routes *l)
     }
 }
 
-/* Queues a route creates: one per rx port, plus a CE queue when tx has
- * RAMP among other ports. */
-static uint32_t route_nqueues(const wse_route *r)
+/* The tx of every position of route r together. */
+static unsigned route_tx_all(const wse_engine *e, const wse_route *r)
 {
-    uint32_t n = popc32(r->rx);
-    if ((r->tx & WSE_RAMP) && r->tx != WSE_RAMP)
-        n++;
-    return n;
+    if (r->xi == WSE_NONE)
+        return r->tx;
+    const wse_routex *x = &e->rtx[r->xi];
+    unsigned tx = 0;
+    for (int k = 0; k < WSE_SWITCH_POSITIONS; k++)
+        tx |= x->tx[k];
+    return tx;
+}
+
+/* Whether route r has its CE fed by its own router (a CE queue on port
+ * WSE_PORT_ROUTER) rather than straight from its rx queue: RAMP among
+ * other outputs, or any extras. */
+static int route_ce_via_router(const wse_engine *e, const wse_route *r)
+{
+    unsigned tx = route_tx_all(e, r);
+    return (tx & WSE_RAMP) && (tx != WSE_RAMP || r->xi != WSE_NONE);
+}
+
+/* Queues a route creates: one per rx port of any position, plus a CE
+ * queue fed by the router when it has one. */
+static uint32_t route_nqueues(const wse_engine *e, const wse_route *r)
+{
+    return popc32(r->rx_all) + (route_ce_via_router(e, r) ? 1u : 0u);
 }
 
 static uint32_t find_queue(const wse_engine *e, uint32_t pe, int color, int port)
@@ -126,19 +275,19 @@ static uint32_t resolve_target(const wse_engine *e, uint32_t pe, int color, int 
 
 static void make_queues(wse_engine *e, const wse_route *r, uint32_t *qi)
 {
-    int ce_only = r->tx == WSE_RAMP;
+    int ce_only = r->tx == WSE_RAMP && r->xi == WSE_NONE;
     for (int port = 0; port < WSE_NPORTS; port++) {
-        if (!(r->rx & pe_port_mask(port)))
+        if (!(r->rx_all & pe_port_mask(port)))
             continue;
         wse_queue *q = &e->q[(*qi)++];
         memset(q, 0, sizeof *q);
         q->color = r->color;
         q->port = (uint8_t)port;
-        q->kind = ce_only ? Q_CE : Q_ROUTER;
-        q->txports = ce_only ? 0 : r->tx;
-        q->tx = WSE_NONE;
+        q->kind = r->xi != WSE_NONE ? Q_ROUTER_X : ce_only ? Q_CE : Q_ROUTER;
+        q->txports = r->tx;
+        q->tx = r->xi != WSE_NONE ? r->xi : WSE_NONE;
     }
-    if (!ce_only && (r->tx & WSE_RAMP)) {
+    if (route_ce_via_router(e, r)) {
         wse_queue *q = &e->q[(*qi)++];
         memset(q, 0, sizeof *q);
         q->color = r->color;
@@ -155,6 +304,23 @@ static void free_routes(wse_routes *l)
     l->n = l->cap = 0;
 }
 
+/* Each position's targets of an extended route at pe: a list in e->mcast
+ * per position, one per port of its tx, with the color swapped for the
+ * ports that swap it. */
+static void resolve_extras(wse_engine *e, uint32_t pe, wse_routex *x, int color)
+{
+    for (int k = 0; k < WSE_SWITCH_POSITIONS; k++) {
+        if (!((x->valid >> k) & 1))
+            continue;
+        x->tg[k] = e->nmcast;
+        for (int port = 0; port < WSE_NPORTS; port++)
+            if (x->tx[k] & pe_port_mask(port)) {
+                int c = (x->swap & pe_port_mask(port)) ? color ^ 1 : color;
+                e->mcast[e->nmcast++] = resolve_target(e, pe, c, port);
+            }
+    }
+}
+
 /* Every router queue's targets: the queue itself for one output, a list in
  * e->mcast for several. */
 static void resolve_targets(wse_engine *e)
@@ -162,6 +328,8 @@ static void resolve_targets(wse_engine *e)
     for (uint32_t pe = 0; pe < e->npe; pe++)
         for (uint32_t k = e->pe[pe].q_first; k < e->pe[pe].q_first + e->pe[pe].nq; k++) {
             wse_queue *q = &e->q[k];
+            if (q->kind == Q_ROUTER_X && e->rtx[q->tx].tg[0] == WSE_NONE)
+                resolve_extras(e, pe, &e->rtx[q->tx], q->color);
             if (q->kind != Q_ROUTER)
                 continue;
             if (popc32(q->txports) == 1) {
@@ -184,9 +352,13 @@ int wse__router_resolve(wse_engine *e)
         const wse_route *r = &e->routes.v[i];
         if (i > 0 && r->pe == e->routes.v[i - 1].pe && r->color == e->routes.v[i - 1].color)
             return wse__fault_pe(e, r->pe, WSE_EPROGRAM, "color %d is routed twice", r->color);
-        nq += route_nqueues(r);
-        if (popc32(r->tx) > 1 && r->tx != WSE_RAMP)
+        nq += route_nqueues(e, r);
+        if (r->xi != WSE_NONE) {
+            for (int k = 0; k < WSE_SWITCH_POSITIONS; k++)
+                nm += popc32(e->rtx[r->xi].tx[k]);
+        } else if (popc32(r->tx) > 1 && r->tx != WSE_RAMP) {
             nm += popc32(r->tx);
+        }
     }
     if (nq + ng >= WSE_NONE || nm >= WSE_NONE)
         return wse__fault_pe(e, 0, WSE_ENOMEM, "too many queues in one shard");
@@ -223,6 +395,7 @@ void wse__router_free(wse_engine *e)
     free(e->q);
     free(e->slots);
     free(e->mcast);
+    free(e->rtx);
 }
 
 /* ------------------------------------------------------------ run time */
@@ -259,24 +432,131 @@ void wse__router_popped(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
 }
 
 /* After pushing word into queue tg from PE pe's output port at t. */
-static void pushed(wse_engine *e, uint32_t pe, int port, uint32_t tg, uint32_t word, uint64_t t)
+static void pushed(wse_engine *e, uint32_t pe, int port, uint32_t tg, uint32_t word,
+                   unsigned ctrl, uint64_t t)
 {
     if (tg < e->nq_own) {       /* resolved, so the neighbour exists here */
         sched_wake(e, (uint32_t)((int32_t)pe + e->step[port]), t + (uint64_t)e->latency);
         return;
     }
-    wse__halo_wavelet(e, port, tg, word, t);
+    wse__halo_wavelet(e, port, tg, word, ctrl, t);
 }
 
-/* Move word from queue qi to target tq through port. */
-static void hop(wse_engine *e, uint32_t pe, int port, uint32_t tq, uint32_t word, uint64_t t)
+/* Whether target queue tq drops this wavelet (a control wavelet with the
+ * CE filter, into a CE queue fed straight from the link). */
+static inline int dropped_at(const wse_engine *e, uint32_t tq, uint32_t word, unsigned ctrl)
 {
-    queue_push(e, tq, word);
-    pushed(e, pe, port, tq, word, t);
+    return ctrl && (word & WSE_CTRL_CE_FILTER) && queue_drops_filtered(&e->q[tq]);
+}
+
+/* Whether target tq has room for the wavelet: a credit, or it drops it. */
+static inline int room(wse_engine *e, uint32_t tq, uint32_t word, unsigned ctrl, uint64_t t)
+{
+    if (dropped_at(e, tq, word, ctrl))
+        return 1;
+    wse_queue *r = &e->q[tq];
+    queue_sync(r, t);
+    return queue_credit(e, r);
+}
+
+/* Move word through port into target tq (unless tq drops it). */
+static inline void hop(wse_engine *e, uint32_t pe, int port, uint32_t tq, uint32_t word,
+                unsigned ctrl, uint64_t t)
+{
+    if (!dropped_at(e, tq, word, ctrl)) {
+        queue_push(e, tq, word, ctrl);
+        pushed(e, pe, port, tq, word, ctrl, t);
+    }
     if (port < 4) {
         e->cnt[pe].link_out[port]++;
         e->st.hops++;
     }
+}
+
+/* Check every target of the ports in tx (tg[k] for the k-th port).
+ * Returns 1 if all have room, 0 if one lacks a credit (its return wakes
+ * us), -1 after a routing error. */
+static int targets_ready(wse_engine *e, uint32_t pe, const wse_queue *q, unsigned tx,
+                         unsigned all, const uint32_t *tg, uint32_t word, unsigned ctrl,
+                         uint64_t t)
+{
+    for (int k = 0, port = 0; port < WSE_NPORTS; port++) {
+        if (!(all & pe_port_mask(port)))
+            continue;
+        uint32_t tq = tg[k++];
+        if (!(tx & pe_port_mask(port)))
+            continue;
+        if (tq == WSE_NONE) {
+            routing_error(e, pe, q, port);
+            return -1;
+        }
+        if (!room(e, tq, word, ctrl, t))
+            return 0;
+    }
+    return 1;
+}
+
+/* A control wavelet has passed the extended route x at t: apply its
+ * switch command.  Returns 1 if the position changed. */
+static int switch_command(wse_engine *e, uint32_t pe, wse_routex *x, uint32_t word, uint64_t t)
+{
+    int cmd = pe_control_command(word), pos = x->pos;
+    if (cmd == WSE_SWITCH_ADVANCE) {
+        int next = pos + 1;
+        if (next < WSE_SWITCH_POSITIONS && ((x->valid >> next) & 1))
+            pos = next;
+        else if (x->ring)
+            pos = 0;
+    } else if (cmd == WSE_SWITCH_RESET) {
+        pos = 0;
+    } else if (cmd != WSE_SWITCH_NOP) {
+        wse__fault_pe(e, pe, WSE_EPROGRAM, "control wavelet 0x%08x: switch command %d (teardown) is not modeled",
+                      word, cmd);
+        return 0;
+    }
+    if (pos == x->pos)
+        return 0;
+    x->pos = (uint8_t)pos;
+    x->changed = (uint32_t)t + 1u;
+    return 1;
+}
+
+/* Forward the head of a queue of an extended route: from the current
+ * position's rx ports only, to its tx ports, minus the CE output when the
+ * range filter or a control wavelet's CE filter keeps it from the CE.
+ * Returns 1 if the PE must be revisited next cycle. */
+static int route_ext(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, uint64_t t,
+                     unsigned vis)
+{
+    wse_queue *q = &e->q[qi];
+    wse_routex *x = &e->rtx[q->tx];
+    int k = x->pos;
+    if (!(x->rx[k] & pe_port_mask(q->port)))
+        return 0;                       /* not selected: a switch change wakes us */
+    if (x->changed == (uint32_t)t + 1u)
+        return 1;                       /* the color switched this cycle */
+    unsigned ctrl, all = x->tx[k], tx = all;
+    uint32_t word = queue_peek(e, qi, &ctrl);
+    if ((tx & WSE_RAMP) && (ctrl ? (word & WSE_CTRL_CE_FILTER) != 0
+                                 : x->filter && ((word >> 16) < x->lo || (word >> 16) > x->hi)))
+        tx &= ~WSE_RAMP;
+    if (tx & *used)
+        return 1;
+    const uint32_t *tg = &e->mcast[x->tg[k]];
+    if (targets_ready(e, pe, q, tx, all, tg, word, ctrl, t) <= 0)
+        return 0;
+    queue_drop_head(e, qi);
+    wse__router_popped(e, pe, qi, t);
+    for (int j = 0, port = 0; port < WSE_NPORTS; port++) {
+        if (!(all & pe_port_mask(port)))
+            continue;
+        uint32_t tq = tg[j++];
+        if (tx & pe_port_mask(port))
+            hop(e, pe, port, tq, word, ctrl, t);
+    }
+    *used |= tx;
+    int changed = ctrl && switch_command(e, pe, x, word, t);
+    return vis > 1 || changed;
 }
 
 /* Forward the head of router queue qi if its outputs are free and every
@@ -291,8 +571,12 @@ static int route_one(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, ui
     unsigned vis = queue_visible(e, q);
     if (vis == 0)
         return 0;
+    if (q->kind == Q_ROUTER_X)
+        return route_ext(e, pe, qi, used, t, vis);
     if (q->txports & *used)
         return 1;
+    unsigned ctrl;
+    uint32_t word = queue_peek(e, qi, &ctrl);
     if (!(q->txports & (q->txports - 1))) {     /* unicast: the hot path */
         int port = __builtin_ctz(q->txports);
         uint32_t tq = q->tx;
@@ -300,38 +584,27 @@ static int route_one(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, ui
             routing_error(e, pe, q, port);
             return 0;
         }
-        wse_queue *r = &e->q[tq];
-        queue_sync(r, t);
-        if (!queue_credit(e, r))
+        if (!room(e, tq, word, ctrl, t))
             return 0;                   /* the credit's return wakes us */
-        uint32_t word = queue_pop(e, qi);
+        queue_drop_head(e, qi);
         wse__router_popped(e, pe, qi, t);
-        hop(e, pe, port, tq, word, t);
+        hop(e, pe, port, tq, word, ctrl, t);
         *used |= q->txports;
         return vis > 1;
     }
     const uint32_t *tg = &e->mcast[q->tx];
-    int ntg = (int)popc32(q->txports);
-    for (int k = 0, port = 0; k < ntg; port++) {
-        if (!(q->txports & pe_port_mask(port)))
-            continue;
-        if (tg[k] == WSE_NONE) {
-            routing_error(e, pe, q, port);
-            return 0;
-        }
-        wse_queue *r = &e->q[tg[k]];
-        queue_sync(r, t);
-        if (!queue_credit(e, r))
-            return 0;                   /* the credit's return wakes us */
-        k++;
-    }
-    uint32_t word = queue_pop(e, qi);
+    /* a control wavelet with the CE filter does not go down the ramp */
+    unsigned tx = ctrl && (word & WSE_CTRL_CE_FILTER) ? q->txports & ~WSE_RAMP : q->txports;
+    if (targets_ready(e, pe, q, tx, q->txports, tg, word, ctrl, t) <= 0)
+        return 0;
+    queue_drop_head(e, qi);
     wse__router_popped(e, pe, qi, t);
-    for (int k = 0, port = 0; k < ntg; port++) {
+    for (int k = 0, port = 0; port < WSE_NPORTS; port++) {
         if (!(q->txports & pe_port_mask(port)))
             continue;
-        hop(e, pe, port, tg[k], word, t);
-        k++;
+        uint32_t tq = tg[k++];
+        if (tx & pe_port_mask(port))
+            hop(e, pe, port, tq, word, ctrl, t);
     }
     *used |= q->txports;
     return vis > 1;
@@ -343,7 +616,7 @@ int wse__router_step(wse_engine *e, uint32_t pe, uint64_t t)
     uint32_t used = 0;
     int more = 0;
     for (uint32_t i = p->q_first; i < p->q_first + p->nq && !e->failed; i++)
-        if (e->q[i].kind == Q_ROUTER)
+        if (e->q[i].kind <= Q_ROUTER_X)
             more |= route_one(e, pe, i, &used, t);
     return more;
 }

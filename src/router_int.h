@@ -17,6 +17,12 @@
 /* Declare a route of PE pe (an owned PE, or a halo PE's id): checks the
  * sets and records it.  Errors fail the run naming the PE. */
 void wse__router_declare(wse_engine *e, uint32_t pe, int color, unsigned rx, unsigned tx);
+/* Extras of the route of (pe, color), declared after it: switch positions,
+ * a range filter on the CE output, color swap through some ports.  Errors
+ * (no route yet, bad sets) fail the run naming the PE. */
+void wse__router_switch(wse_engine *e, uint32_t pe, int color, const wse_switch *sw);
+void wse__router_filter(wse_engine *e, uint32_t pe, int color, unsigned lo, unsigned hi);
+void wse__router_swap(wse_engine *e, uint32_t pe, int color, unsigned ports);
 /* Resolve every declared route into queues and targets (after all setups),
  * then drop the declarations.  Returns 0, WSE_EPROGRAM (a color routed
  * twice) or WSE_ENOMEM, with e->err set. */

@@ -115,6 +115,55 @@ static inline int pe_port_is_x(int d) { return d == WSE_PORT_E || d == WSE_PORT_
 /* Flags of fabric operations. */
 #define WSE_ASYNC     1u  /* the CE may run other tasks meanwhile */
 #define WSE_FABIN_ADD 2u  /* fabin accumulates: dst[i] += (float)word */
+#define WSE_CONTROL   4u  /* fabout/send: every word goes out as a control wavelet */
+
+/* ------------------------------------------------------------ control */
+
+/*
+ * A wavelet is 32 bits plus a control flag.  A control wavelet is routed
+ * like any other, and its 32 bits say what it does (wsemu's layout):
+ *
+ *   bits  0-15  data handed to the control task
+ *   bits 16-21  the control task it activates at the CE that takes it
+ *   bit  22     CE filter: no router hands it to its CE (it only steers)
+ *   bits 24-25  switch command, applied by every router it passes, after
+ *               it has been forwarded: WSE_SWITCH_NOP, WSE_SWITCH_ADVANCE
+ *               (to the next switch position), WSE_SWITCH_RESET (back to
+ *               position 0)
+ *
+ * A control wavelet that reaches a CE (no CE filter) activates its control
+ * task (pe_bind_control_task) with the data as payload, instead of the
+ * color's data task; a fabin does not take it.
+ */
+enum { WSE_SWITCH_NOP = 0, WSE_SWITCH_ADVANCE = 1, WSE_SWITCH_RESET = 2 };
+#define WSE_CTRL_CE_FILTER (1u << 22)
+
+static inline uint32_t pe_control_word(int command, int ce_filter, int task, unsigned data)
+{
+    return ((uint32_t)(command & 3) << 24) | (ce_filter ? WSE_CTRL_CE_FILTER : 0u) |
+           ((uint32_t)(task & 63) << 16) | (data & 0xffffu);
+}
+static inline int pe_control_command(uint32_t w) { return (int)((w >> 24) & 3); }
+static inline int pe_control_task(uint32_t w) { return (int)((w >> 16) & 63); }
+
+/*
+ * Switch positions 1..3 of a color's route at one PE (position 0 is the
+ * route as pe_route set it).  Each position replaces position 0's rx set,
+ * its tx set, or both; 0 keeps position 0's.  A position with both 0 does
+ * not exist, nor do the ones after it.  Only wavelets arriving from the
+ * current position's rx ports move; a control wavelet's switch command
+ * takes effect once it has passed (so it is routed by the old position),
+ * and no other wavelet of that color moves through this router in that
+ * cycle.  Advancing past the last position stays there, or with `ring`
+ * goes back to position 0.
+ */
+#define WSE_SWITCH_POSITIONS 4
+typedef struct wse_switch {
+    unsigned rx[WSE_SWITCH_POSITIONS - 1];  /* positions 1..3 */
+    unsigned tx[WSE_SWITCH_POSITIONS - 1];
+    int position;                           /* current position at load time */
+    int ring;
+} wse_switch;
 
 /* ------------------------------------------------------------ SRAM refs */
 
@@ -189,8 +238,19 @@ static inline uint8_t *pe_alloc_u8(wse_pe *pe, size_t n)
 { return (uint8_t *)pe_alloc(pe, n); }
 /* Route color: wavelets from ports in rx are copied to every port in tx. */
 void pe_route(wse_pe *pe, int color, unsigned rx, unsigned tx);
+/* Switch positions for color's route (after pe_route of that color). */
+void pe_route_switch(wse_pe *pe, int color, const wse_switch *sw);
+/* Range filter: of the data wavelets of color this router would hand to
+ * its CE, only those whose upper 16 bits are in lo..hi reach it (the
+ * others still go to the route's other outputs). */
+void pe_route_filter(wse_pe *pe, int color, unsigned lo, unsigned hi);
+/* Color swap: wavelets of color leaving through a port in `ports` (a
+ * subset of N, E, S, W) have color ^ 1 in the next router. */
+void pe_route_swap(wse_pe *pe, int color, unsigned ports);
 void pe_bind_data_task(wse_pe *pe, int color);  /* task id = color */
 void pe_bind_local_task(wse_pe *pe, int task);
+/* A task control wavelets activate (their bits 16-21 name it). */
+void pe_bind_control_task(wse_pe *pe, int task);
 
 /* ------------------------------------------------------------ any phase */
 void pe_activate(wse_pe *pe, int task);
