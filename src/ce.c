@@ -122,24 +122,22 @@ static uint32_t ready_queue(wse_engine *e, uint32_t pe, int color, uint64_t t, u
     return WSE_NONE;
 }
 
-/* The CE takes the head of CE queue qi. */
-static void take_peeked(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t);
-
-static uint32_t take(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
-{
-    unsigned ctrl;
-    uint32_t w = queue_peek(e, qi, &ctrl);
-    take_peeked(e, pe, qi, t);
-    return w;
-}
-
-/* The same for a head already peeked at. */
+/* The CE takes the head of CE queue qi, already peeked at. */
 static void take_peeked(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
 {
     queue_drop_head(e, qi);
     wse__router_popped(e, pe, qi, t);
     e->cnt[pe].received++;
     e->st.wavelets_received++;
+}
+
+/* The CE takes the head of CE queue qi. */
+static uint32_t take(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
+{
+    unsigned ctrl;
+    uint32_t w = queue_peek(e, qi, &ctrl);
+    take_peeked(e, pe, qi, t);
+    return w;
 }
 
 /* Move one wavelet of a fabin if it can.  Returns 1 if it moved. */

@@ -123,14 +123,14 @@ void wse__sram_close(wse_engine *e, uint32_t pe)
     uint64_t used = e->pe[pe].sram_used;
     if (used > e->topo.sram_bytes)
         used = e->topo.sram_bytes;
-    used = (used + 15) & ~15ull;
+    used = (used + WSE_SRAM_ALIGN - 1) & ~(uint64_t)(WSE_SRAM_ALIGN - 1);
     memcpy(sram_base(e, pe) + used, guard, WSE_SRAM_GUARD_BYTES);
     e->chunk_used += used + WSE_SRAM_GUARD_BYTES;
 }
 
 int wse__sram_guard_broken(const wse_engine *e, uint32_t pe)
 {
-    uint64_t used = ((uint64_t)e->pe[pe].sram_used + 15) & ~15ull;
+    uint64_t used = ((uint64_t)e->pe[pe].sram_used + WSE_SRAM_ALIGN - 1) & ~(uint64_t)(WSE_SRAM_ALIGN - 1);
     return memcmp(sram_base(e, pe) + used, guard, WSE_SRAM_GUARD_BYTES) != 0;
 }
 
