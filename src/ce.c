@@ -69,6 +69,23 @@ wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe)
     return &e->opb[b].op[p->nops++ % WSE_OPS_PER_BLOCK];
 }
 
+void wse__ce_in_flight(const wse_engine *e, uint32_t pe, wse_inflight *f)
+{
+    const wse_pestate *p = &e->pe[pe];
+    *f = (wse_inflight){ 0 };
+    for (unsigned i = 0; i < p->nops; i++) {
+        const wse_op *op = op_at(e, p, i);
+        uint32_t bit = 1u << op->color, async = (op->flags & WSE_ASYNC) ? bit : 0;
+        if (op->kind == OP_FABIN) {
+            f->in_colors |= bit;
+            f->async_in |= async;
+        } else {
+            f->out_colors |= bit;
+            f->async_out |= async;
+        }
+    }
+}
+
 /* Remove op i, keeping the others in issue order. */
 static void op_remove(wse_engine *e, wse_pestate *p, unsigned i)
 {

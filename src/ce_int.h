@@ -11,6 +11,12 @@
 /* A new op slot after PE pe's last op, or NULL (out of memory, or the PE
  * already has WSE_MAX_OPS_PER_PE ops in progress). */
 wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe);
+/* What PE pe's fabric operations in progress hold of its resources. */
+typedef struct wse_inflight {
+    uint32_t in_colors, out_colors;       /* colors with a fabin / fabout or send */
+    uint32_t async_in, async_out;         /* of those, the ones with a WSE_ASYNC op */
+} wse_inflight;
+void wse__ce_in_flight(const wse_engine *e, uint32_t pe, wse_inflight *f);
 /* One cycle of PE pe's compute engine at t: its fabric operations move a
  * wavelet each where they can (in issue order, one per ramp direction),
  * then, if the CE is free, the highest-priority ready task runs.  Returns

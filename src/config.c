@@ -987,10 +987,75 @@ static const cfg_field energy_fields[] = {
 };
 SCHEMA(energy_schema, energy_fields, NULL);
 
-/* Rules between sections: reserved SRAM, program rectangle. */
+/* Hardware resources; -1 means "the arch's figure" (arch_defaults). */
+static const cfg_field resource_fields[] = {
+    FIELD("input_queues", T_INT, TOFF(input_queues), 1, 32, "-1", OPT),
+    FIELD("output_queues", T_INT, TOFF(output_queues), 1, 32, "-1", OPT),
+    FIELD("microthreads", T_INT, TOFF(microthreads), 1, 32, "-1", OPT),
+    FIELD("host_io_queues", T_INT, TOFF(host_io_queues), 0, 31, "-1", OPT),
+    FIELD("host_io_microthreads", T_INT, TOFF(host_io_microthreads), 0, 31, "-1", OPT),
+    FIELD("host_io_first_color", T_INT, TOFF(host_io_first_color), 1, WSE_LIMIT_COLORS, "-1", OPT),
+    FIELD("local_task_min", T_INT, TOFF(local_task_min), 0, WSE_MAX_TASKS - 1, "-1", OPT),
+    FIELD("local_task_max", T_INT, TOFF(local_task_max), 0, WSE_MAX_TASKS - 1, "-1", OPT),
+    FIELD("host_io_first_task", T_INT, TOFF(host_io_first_task), 0, WSE_MAX_TASKS, "-1", OPT),
+};
+SCHEMA(resource_schema, resource_fields, NULL);
+
+static const char *const arch_names[] = { "wse2", "wse3", NULL };
+
+/*
+ * What each architecture gives a PE program (docs/MODEL.md, "Hardware
+ * resources"): queues, microthreads and task ids, and what host I/O keeps
+ * of them.  Indexed by enum wse_arch, in resource_fields order.
+ */
+static const int arch_resources[2][9] = {
+    /* IQ OQ  MT hq hmt hcolor lmin lmax htask */
+    {  8,  6,  8, 2,  2,  21,    0,  30,  27 },   /* wse2 */
+    {  8,  8,  8, 2,  2,  21,    8,  30,  27 },   /* wse3 */
+};
+
+/* Set the resource fields that are < 0 (or all, with all) to arch's. */
+static void arch_fill(wse_topology *t, int all)
+{
+    int *v[9] = { &t->input_queues, &t->output_queues, &t->microthreads,
+                  &t->host_io_queues, &t->host_io_microthreads, &t->host_io_first_color,
+                  &t->local_task_min, &t->local_task_max, &t->host_io_first_task };
+    for (int i = 0; i < 9; i++)
+        if (all || *v[i] < 0)
+            *v[i] = arch_resources[t->arch][i];
+    if (t->host_io_first_color > t->colors)   /* a fabric with few colors: none */
+        t->host_io_first_color = t->colors;
+}
+
+void wse_topology_set_arch(wse_topology *t, int arch)
+{
+    t->arch = arch == WSE_ARCH_WSE3 ? WSE_ARCH_WSE3 : WSE_ARCH_WSE2;
+    arch_fill(t, 1);
+}
+
+static int arch_defaults(const cfg_ctx *c, const cfg_node *map, wse_topology *t)
+{
+    arch_fill(t, 0);
+    const cfg_node *r = map_get(map, "resources");
+    const cfg_node *at = r ? r : map;
+    if (t->host_io_queues >= t->input_queues || t->host_io_queues >= t->output_queues)
+        return cfg_fail(c, at, "resources.host_io_queues = %d leaves the program no input or output queue (%d in, %d out)", t->host_io_queues, t->input_queues, t->output_queues);
+    if (t->host_io_microthreads >= t->microthreads)
+        return cfg_fail(c, at, "resources.host_io_microthreads = %d leaves the program none of the %d microthreads", t->host_io_microthreads, t->microthreads);
+    if (t->local_task_min > t->local_task_max)
+        return cfg_fail(c, at, "resources.local_task_min = %d is above local_task_max = %d", t->local_task_min, t->local_task_max);
+    if (t->host_io_first_task <= t->local_task_min || t->host_io_first_task > t->local_task_max + 1)
+        return cfg_fail(c, at, "resources.host_io_first_task = %d must be in %d..%d (host I/O keeps the top of the local task ids)", t->host_io_first_task, t->local_task_min + 1, t->local_task_max + 1);
+    return 0;
+}
+
+/* Rules between sections: reserved SRAM, program rectangle, resources. */
 static int topo_check(const cfg_ctx *c, const cfg_node *map, void *obj)
 {
     wse_topology *t = obj;
+    int rc = arch_defaults(c, map, t);
+    if (rc)
+        return rc;
     if (t->reserved_bytes >= t->sram_bytes)
         return cfg_fail(c, map_get(map_get(map, "pe"), "reserved_bytes"), "pe.reserved_bytes = %lu must be less than pe.sram_bytes = %lu", (unsigned long)t->reserved_bytes, (unsigned long)t->sram_bytes);
     const cfg_node *pr = map_get(map, "program_region");
@@ -1007,12 +1072,14 @@ static int topo_check(const cfg_ctx *c, const cfg_node *map, void *obj)
 
 static const cfg_field topo_fields[] = {
     FIELD("name", T_STR, TOFF(name), 0, WSE_NAME_MAX - 1, NULL, REQ),
+    { .key = "arch", .type = T_ENUM, .offset = TOFF(arch), .names = arch_names, .def = "wse2" },
     SECTION("fabric", fabric_schema, REQ),
     SECTION("program_region", prog_schema, OPT),
     SECTION("pe", pe_schema, REQ),
     SECTION("router", router_schema, REQ),
     SECTION("compute", compute_schema, REQ),
     SECTION("energy", energy_schema, OPT),
+    SECTION("resources", resource_schema, OPT),
 };
 SCHEMA(topo_schema, topo_fields, topo_check);
 

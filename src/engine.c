@@ -27,7 +27,7 @@
 
 static void machine_of(const wse_topology *t, wse_pe_machine *m)
 {
-    m->colors = t->colors;
+    m->colors = t->host_io_first_color;
     m->queue_depth = t->queue_depth;
     m->hop_latency_cycles = t->hop_latency_cycles;
     m->sram_bytes = t->sram_bytes;
@@ -37,6 +37,11 @@ static void machine_of(const wse_topology *t, wse_pe_machine *m)
     m->simd_fp32 = t->simd_fp32;
     m->simd_fp16 = t->simd_fp16;
     m->fabric_startup_cycles = t->fabric_startup_cycles;
+    m->input_queues = t->input_queues - t->host_io_queues;
+    m->output_queues = t->output_queues - t->host_io_queues;
+    m->microthreads = t->microthreads - t->host_io_microthreads;
+    m->local_task_min = t->local_task_min;
+    m->local_task_max = t->host_io_first_task - 1;
 }
 
 int wse_engine_create(const wse_topology *topo, const wse_program *prog,
@@ -57,7 +62,9 @@ int wse_engine_create(const wse_topology *topo, const wse_program *prog,
     wse_error_clear(&local);
     e->err = err ? err : &local;
     e->topo = *topo;
-    machine_of(topo, &e->machine);
+    if (e->topo.host_io_first_color > e->topo.colors)   /* colors cut after loading */
+        e->topo.host_io_first_color = e->topo.colors;
+    machine_of(&e->topo, &e->machine);
     e->prog = prog;
     e->region = r;
     e->shard = sh;

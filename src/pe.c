@@ -23,7 +23,7 @@ int pe_width(const wse_pe *pe) { return pe->e->region.width; }
 int pe_height(const wse_pe *pe) { return pe->e->region.height; }
 const void *pe_params(const wse_pe *pe) { return pe->e->params; }
 uint64_t pe_cycle(const wse_pe *pe) { return pe->now + pe->charged; }
-int pe_colors(const wse_pe *pe) { return pe->e->topo.colors; }
+int pe_colors(const wse_pe *pe) { return pe->e->machine.colors; }
 const wse_pe_machine *pe_machine(const wse_pe *pe) { return &pe->e->machine; }
 
 int pe_in_region(const wse_pe *pe, int x, int y)
@@ -36,12 +36,49 @@ int pe_has_neighbour(const wse_pe *pe, int d)
     return pe_in_region(pe, pe->x + pe_port_dx(d), pe->y + pe_port_dy(d));
 }
 
+/* A color the program may not name: beyond the topology's, or host I/O's. */
 static int bad_color(wse_pe *pe, int color, const char *what)
 {
-    if (color >= 0 && color < pe->e->topo.colors)
+    const wse_topology *t = &pe->e->topo;
+    if (color >= 0 && color < t->host_io_first_color)
         return 0;
-    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: color %d is not in 0..%d",
-                  what, color, pe->e->topo.colors - 1);
+    if (color >= t->host_io_first_color && color < t->colors)
+        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
+                      "%s: color %d is kept by host I/O on topology '%s' (colors %d..%d); a program has colors 0..%d",
+                      what, color, t->name, t->host_io_first_color, t->colors - 1,
+                      t->host_io_first_color - 1);
+    else
+        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: color %d is not in 0..%d",
+                      what, color, t->host_io_first_color - 1);
+    return 1;
+}
+
+/* A local task id the topology does not leave to programs. */
+static int bad_local_task(wse_pe *pe, int task, const char *what)
+{
+    const wse_pe_machine *m = &pe->e->machine;
+    const wse_topology *t = &pe->e->topo;
+    if (task >= m->local_task_min && task <= m->local_task_max)
+        return 0;
+    char io[64] = "";
+    if (t->host_io_first_task <= t->local_task_max)
+        snprintf(io, sizeof io, "; %d..%d are host I/O's", t->host_io_first_task, t->local_task_max);
+    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
+                  "%s: task id %d is not a local task id on topology '%s' (a program has %d..%d%s)",
+                  what, task, t->name, m->local_task_min, m->local_task_max, io);
+    return 1;
+}
+
+/* Fail if the PE would hold more than the program's share of a resource:
+ * `need` of `limit` (the topology's `total`, less what host I/O keeps). */
+static int over_limit(wse_pe *pe, const char *what, const char *resource, unsigned need,
+                      int limit, int total)
+{
+    if ((int)need <= limit)
+        return 0;
+    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
+                  "%s: needs %u %s at once; topology '%s' leaves a program %d (it has %d, host I/O keeps %d)",
+                  what, need, resource, pe->e->topo.name, limit, total, total - limit);
     return 1;
 }
 
@@ -120,12 +157,20 @@ void pe_bind_data_task(wse_pe *pe, int color)
 {
     if (pe->halo || not_in_setup(pe, "pe_bind_data_task") || bad_color(pe, color, "pe_bind_data_task"))
         return;
+    /* each data task's color holds an input queue for the whole run */
+    const wse_topology *t = &pe->e->topo;
+    uint64_t colors = pe->e->pe[pe->idx].data_tasks | 1ull << color;
+    if (over_limit(pe, "pe_bind_data_task", "input queues (one per data task)",
+                   (unsigned)__builtin_popcountll(colors), pe->e->machine.input_queues,
+                   t->input_queues))
+        return;
     bind(pe, color, &pe->e->pe[pe->idx].data_tasks);
 }
 
 void pe_bind_local_task(wse_pe *pe, int task)
 {
-    if (pe->halo || not_in_setup(pe, "pe_bind_local_task") || bad_task(pe, task, "pe_bind_local_task"))
+    if (pe->halo || not_in_setup(pe, "pe_bind_local_task") || bad_task(pe, task, "pe_bind_local_task") ||
+        bad_local_task(pe, task, "pe_bind_local_task"))
         return;
     bind(pe, task, &pe->e->pe[pe->idx].local_tasks);
 }
@@ -308,6 +353,40 @@ void pe_vmax2_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
 
 /* ------------------------------------------------------------ fabric */
 
+/*
+ * Whether a new fabric op would take more queues or microthreads than the
+ * program has.  A color reaches the CE through one input queue and leaves
+ * it through one output queue; a queue runs its operations one at a time,
+ * in issue order (the engine moves only the oldest of a color's ops that
+ * can move).  So data tasks and fabins hold an input queue per color,
+ * fabouts and sends an output queue per color, and a queue with a
+ * WSE_ASYNC op in it a microthread (on wse2 a microthread is a queue's).
+ */
+static int resources_exhausted(wse_pe *pe, int kind, int color, unsigned flags, const char *what)
+{
+    wse_engine *e = pe->e;
+    const wse_pe_machine *m = &e->machine;
+    wse_inflight f;
+    wse__ce_in_flight(e, pe->idx, &f);
+    uint32_t bit = 1u << color;
+    if (kind == OP_FABIN) {
+        uint32_t held = (uint32_t)e->pe[pe->idx].data_tasks | f.in_colors | bit;
+        if (over_limit(pe, what, "input queues (colors of data tasks and fabins in progress)",
+                       (unsigned)__builtin_popcount(held), m->input_queues, e->topo.input_queues))
+            return 1;
+        f.async_in |= (flags & WSE_ASYNC) ? bit : 0;
+    } else {
+        if (over_limit(pe, what, "output queues (colors of fabouts and sends in progress)",
+                       (unsigned)__builtin_popcount(f.out_colors | bit), m->output_queues,
+                       e->topo.output_queues))
+            return 1;
+        f.async_out |= (flags & WSE_ASYNC) ? bit : 0;
+    }
+    unsigned threads = (unsigned)(__builtin_popcount(f.async_in) + __builtin_popcount(f.async_out));
+    return over_limit(pe, what, "microthreads (queues with WSE_ASYNC operations in progress)", threads,
+                      m->microthreads, e->topo.microthreads);
+}
+
 static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t word,
                       int n, int stride, int on_done, unsigned flags, const char *what)
 {
@@ -348,6 +427,8 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
             return;
         }
     }
+    if (resources_exhausted(pe, kind, color, flags, what))
+        return;
     uint32_t addr = word;
     if (mem) {
         const uint8_t *base = sram_base(e, pe->idx);

@@ -181,8 +181,8 @@ void wse__router_swap(wse_engine *e, uint32_t pe, int color, unsigned ports)
                       color, ports);
         return;
     }
-    if ((color ^ 1) >= e->topo.colors) {
-        wse__fault_pe(e, pe, WSE_EPROGRAM, "pe_route_swap color %d: its pair %d is not a color of the topology",
+    if ((color ^ 1) >= e->topo.host_io_first_color) {
+        wse__fault_pe(e, pe, WSE_EPROGRAM, "pe_route_swap color %d: its pair %d is not a color a program may use",
                       color, color ^ 1);
         return;
     }

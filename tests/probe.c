@@ -7,6 +7,7 @@
 #include <string.h>
 #include "wse/pe.h"
 #include "probe.h"
+#include "wse/config.h"
 
 #define PROBE_SWITCH 1   /* task_switch_cycles of probe_topology */
 
@@ -149,6 +150,7 @@ wse_topology probe_topology(int width, int height, int depth, int latency)
     t.simd_fp32 = 1;
     t.simd_fp16 = 4;
     t.fabric_startup_cycles = 0;
+    wse_topology_set_arch(&t, WSE_ARCH_WSE2);
     return t;
 }
 

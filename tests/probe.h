@@ -67,7 +67,7 @@ void probe_sink(wse_pe *pe, probe_state *s, int color, unsigned rx, int n, int c
 void probe_bind_data(wse_pe *pe, probe_state *s, int color);
 
 /* Task ids the probe uses. */
-enum { PROBE_T_START = 40, PROBE_T_SECOND = 41, PROBE_T_DONE = 42,
-       PROBE_T_LOGGER = 43 };
+enum { PROBE_T_START = 23, PROBE_T_SECOND = 24, PROBE_T_DONE = 25,
+       PROBE_T_LOGGER = 26 };   /* local task ids above every program color */
 
 #endif

@@ -163,6 +163,13 @@ static void badcolor_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
     pe_route(pe, 30, WSE_W, WSE_E);
 }
 
+/* Colors 21..23 of probe_topology (wse2 resources) are host I/O's. */
+static void hostcolor_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
+{
+    (void)s; (void)p;
+    pe_route(pe, 22, WSE_W, WSE_E);
+}
+
 static void test_bad_color_is_program_error(void)
 {
     wse_error err;
@@ -170,15 +177,19 @@ static void test_bad_color_is_program_error(void)
     wse_engine *e = run1(1, 1, badcolor_scenario, 0, 0, &rc, &err);
     CU_ASSERT_PTR_NULL(e);
     CU_ASSERT_EQUAL(rc, WSE_EPROGRAM);
-    CU_ASSERT_STRING_EQUAL(err.msg, "PE (0,0) at cycle 0: pe_route: color 30 is not in 0..23");
+    CU_ASSERT_STRING_EQUAL(err.msg, "PE (0,0) at cycle 0: pe_route: color 30 is not in 0..20");
+    e = run1(1, 1, hostcolor_scenario, 0, 0, &rc, &err);
+    CU_ASSERT_PTR_NULL(e);
+    CU_ASSERT_EQUAL(rc, WSE_EPROGRAM);
+    CU_ASSERT_STRING_EQUAL(err.msg, "PE (0,0) at cycle 0: pe_route: color 22 is kept by host I/O on topology 'probe' (colors 21..23); a program has colors 0..20");
 }
 
 static void scribble_scenario(wse_pe *pe, probe_state *s, const probe_params *p)
 {
     (void)p;
     if (pe_x(pe) == 1) {
-        pe_bind_local_task(pe, 30);
-        pe_activate(pe, 30);
+        pe_bind_local_task(pe, 20);
+        pe_activate(pe, 20);
         s->expect = 1;
         s->scribble = 1;
     }
@@ -190,7 +201,7 @@ static void test_write_past_allocations(void)
     int rc;
     wse_engine *e = run1(2, 1, scribble_scenario, 0, 0, &rc, &err);
     CU_ASSERT_EQUAL(rc, WSE_EPROGRAM);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "PE (1,0) at cycle 0: task 30 of program 'probe' wrote past the end"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "PE (1,0) at cycle 0: task 20 of program 'probe' wrote past the end"));
     wse_engine_destroy(e);
 }
 

@@ -26,10 +26,15 @@
 
 /* ---------------------------------------------------------------- topology */
 
+/* Architectures: `arch` in a topology selects the defaults of its
+ * resources section and the semantic differences between generations. */
+enum wse_arch { WSE_ARCH_WSE2 = 0, WSE_ARCH_WSE3 = 1 };
+
 /* The validated, immutable machine description.  Every cost and latency
  * the engine uses comes from here. */
 typedef struct wse_topology {
     char name[WSE_NAME_MAX];
+    int arch;                    /* enum wse_arch, default wse2 */
     char path[WSE_PATH_MAX];     /* file it was loaded from */
     int width, height;           /* fabric dims in PEs */
     int prog_x, prog_y;          /* largest program rectangle: origin */
@@ -50,6 +55,17 @@ typedef struct wse_topology {
     double pj_per_hop;           /* one wavelet over one link */
     double pj_per_sram_byte;     /* SRAM bytes read or written by vector ops */
     double pj_per_idle_pe_cycle; /* static/leakage, per PE per cycle */
+    /* Hardware resources of one PE (section `resources`; defaults from
+     * arch).  What host I/O keeps is not the program's. */
+    int input_queues;            /* router-to-CE queues */
+    int output_queues;           /* CE-to-router queues */
+    int microthreads;            /* asynchronous fabric operations at once */
+    int host_io_queues;          /* input and output queues host I/O keeps */
+    int host_io_microthreads;    /* microthreads host I/O keeps */
+    int host_io_first_color;     /* colors from here up are host I/O's */
+    int local_task_min;          /* local task ids a program may use: */
+    int local_task_max;          /*   local_task_min..local_task_max, */
+    int host_io_first_task;      /*   minus host_io_first_task and up */
 } wse_topology;
 
 /*
@@ -57,6 +73,10 @@ typedef struct wse_topology {
  * with err naming path:line:col.  *out is fully written only on success.
  */
 int wse_topology_load(const char *path, wse_topology *out, wse_error *err);
+
+/* Set arch and every resources field to that architecture's figures (for
+ * topologies built in code; call after setting colors). */
+void wse_topology_set_arch(wse_topology *t, int arch);
 
 /*
  * Resolve a --topology / job "topology:" value: a path (contains '/' or ends

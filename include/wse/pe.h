@@ -22,12 +22,21 @@
  *
  * Tasks.  Ids 0..WSE_MAX_TASKS-1.  A data task has the id of its color and
  * runs once per wavelet arriving on that color at this PE's CE, with the
- * wavelet as payload.  A local task runs when activated; give local tasks
- * the ids WSE_LOCAL_TASK(0), WSE_LOCAL_TASK(1), ..., which lie above every
- * color, so they never collide with a data task.  A task runs only when it
- * is ready (activated, or has a wavelet) and not blocked; among ready tasks
- * the CE runs the lowest id first (so data tasks before local tasks), one
- * at a time, to completion.
+ * wavelet as payload.  A local task runs when activated; its id must be
+ * one of the topology's local task ids (resources.local_task_min up to
+ * below host_io_first_task) and not the color of one of the PE's data
+ * tasks.  WSE_LOCAL_TASK(0) .. WSE_LOCAL_TASK(WSE_MAX_LOCAL_TASKS - 1)
+ * are ids every shipped architecture accepts.  A task runs only when it
+ * is ready (activated, or has a wavelet) and not blocked; among ready
+ * tasks the CE runs the lowest id first, one at a time, to completion.
+ *
+ * Hardware resources (topology section `resources`): every data task and
+ * every fabin in progress holds an input queue (one per color: a second
+ * fabin on a color whose fabin is still in progress is an error), every
+ * fabout or send in progress an output queue, every WSE_ASYNC operation
+ * in progress a microthread.  Host I/O keeps some of each, and some
+ * colors and task ids; a program that asks for more than is left fails
+ * at the offending call, naming the PE, the resource and the limit.
  *
  * Fabric operations stream 32-bit words between SRAM and a color.  They
  * proceed in the background one wavelet per cycle under backpressure, and
@@ -48,7 +57,7 @@
 
 /* The version of this interface.  A program built against another version
  * is refused at load time (--program-lib) with a clear message. */
-#define WSE_API_VERSION 2
+#define WSE_API_VERSION 3
 
 /* ------------------------------------------------------------ results */
 
@@ -106,10 +115,12 @@ static inline int pe_port_is_x(int d) { return d == WSE_PORT_E || d == WSE_PORT_
 
 #define WSE_MAX_COLORS 32           /* color ids a topology may have */
 #define WSE_MAX_TASKS 64            /* task ids 0..63 */
-#define WSE_MAX_LOCAL_TASKS (WSE_MAX_TASKS - WSE_MAX_COLORS)
-/* The id of local task k (0..WSE_MAX_LOCAL_TASKS-1): above every color, so
- * it can never be a data task; local tasks rank among themselves by k. */
-#define WSE_LOCAL_TASK(k) (WSE_MAX_COLORS + (k))
+/* Local task ids that both wse2 (0..26) and wse3 (8..26) leave to a
+ * program: WSE_LOCAL_TASK(k) for k = 0..WSE_MAX_LOCAL_TASKS-1.  They rank
+ * among themselves by k, and with data tasks by id (so a data task on a
+ * color below 8 runs before every one of them). */
+#define WSE_MAX_LOCAL_TASKS 19
+#define WSE_LOCAL_TASK(k) (8 + (k))
 #define WSE_NO_TASK (-1)
 
 /* Flags of fabric operations. */
@@ -199,7 +210,8 @@ typedef struct wse_pe wse_pe;   /* opaque: a handle on one PE */
 
 /* What a program may know of the machine (all from the topology). */
 typedef struct wse_pe_machine {
-    int colors;                 /* routable colors, ids 0..colors-1 */
+    int colors;                 /* colors a program may use, 0..colors-1
+                                 * (the topology's less host I/O's) */
     int queue_depth;            /* router input queue depth, wavelets */
     int hop_latency_cycles;
     uint32_t sram_bytes;        /* per PE */
@@ -209,6 +221,13 @@ typedef struct wse_pe_machine {
     int simd_fp32;              /* fp32 elements per cycle */
     int simd_fp16;              /* fp16 elements per cycle */
     int fabric_startup_cycles;  /* fixed cost to issue a fabric op */
+    /* What the program may use of the PE's resources (host I/O's share
+     * already taken off). */
+    int input_queues;           /* data tasks + fabins in progress */
+    int output_queues;          /* fabouts and sends in progress */
+    int microthreads;           /* WSE_ASYNC operations in progress */
+    int local_task_min;         /* local task ids local_task_min.. */
+    int local_task_max;         /*   ..local_task_max */
 } wse_pe_machine;
 
 /* Queries (any phase). */
@@ -222,7 +241,7 @@ int pe_in_region(const wse_pe *pe, int x, int y);
 int pe_has_neighbour(const wse_pe *pe, int d);
 const void *pe_params(const wse_pe *pe); /* the program's params struct */
 uint64_t pe_cycle(const wse_pe *pe);     /* current cycle, incl. charges */
-int pe_colors(const wse_pe *pe);         /* routable colors of the topology */
+int pe_colors(const wse_pe *pe);         /* colors a program may use */
 /* The machine: costs and latencies, for charging work no op describes. */
 const wse_pe_machine *pe_machine(const wse_pe *pe);
 

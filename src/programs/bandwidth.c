@@ -10,11 +10,15 @@
  * 8 + 2*E + (k & 1) eastward and READY color 2*E + (k & 1) westward, so a
  * PE that ends stream k-1 and starts stream k uses four distinct colors.
  * dirs = 4 (hops 1): every PE streams n wavelets to each of its (up to)
- * four neighbours at once: flow toward d on data color 8 + 2d + parity of
- * the sender along that axis (heat2d's checkerboard), its READY on
- * 2d + the same parity; 16 colors.  A PE then sends and receives on up
- * to four links, and its CE ramp (one wavelet per cycle each way) is
- * shared among them.  The model's ramp serves fabric operations in issue
+ * four neighbours: flow toward d on data color 8 + 2d + parity of the
+ * sender along that axis (heat2d's checkerboard); 8 colors.  There is no
+ * READY token (4 READY fabins, 4 data fabins, 4 READY sends and 4 streams
+ * would need 8 input queues and 12 microthreads, more than a program
+ * has): the receives are posted at the start, and the four streams go out
+ * one after another through one output queue (each one's completion
+ * starts the next), so a PE holds 4 + 1 microthreads.  A PE then receives
+ * on up to four links, and its CE ramp (one wavelet per cycle each way)
+ * is shared among them.  The model's ramp serves fabric operations in issue
  * order, so a CE takes its flows largely one after another, each at about
  * one wavelet per cycle while it is taken: per flow n / (last - first + 1)
  * stays near 1, while averaged over the exchange a PE with k flows gives
@@ -23,7 +27,7 @@
  * task ran 2 cycles late behind another; flows into edge PEs, whose
  * senders are busy with interior PEs, get down to 0.34 wavelet per cycle).
  *
- * One stream is a rendezvous:
+ * One stream (dirs 1) is a rendezvous:
  *   1. in its start task the receiver posts two asynchronous fabins - 1
  *      word, then n-1 words - and sends a one-word READY token back to the
  *      sender;
@@ -127,14 +131,17 @@ static uint32_t pattern(uint32_t id, int64_t i)
 
 static int flow_index(const bw_params *p, int d) { return p->dirs == 1 ? 0 : d; }
 
-/* This PE sends flow d (toward d); par is the stream's color parity. */
-static int add_send(wse_pe *pe, bw_state *s, int d, int par)
+/* This PE sends flow d (toward d); par is the stream's color parity.
+ * Only dirs 1 has READY tokens. */
+static int add_send(wse_pe *pe, bw_state *s, const bw_params *p, int d, int par)
 {
     s->send_mask |= (uint8_t)(1u << d);
     s->data_color_out[d] = (uint8_t)DATA_COLOR(d, par);
-    s->ready_color_in[d] = (uint8_t)READY_COLOR(d, par);
     pe_route(pe, s->data_color_out[d], WSE_RAMP, pe_port_mask(d));
-    pe_route(pe, s->ready_color_in[d], pe_port_mask(d), WSE_RAMP);
+    if (p->dirs == 1) {
+        s->ready_color_in[d] = (uint8_t)READY_COLOR(d, par);
+        pe_route(pe, s->ready_color_in[d], pe_port_mask(d), WSE_RAMP);
+    }
     pe_bind_local_task(pe, T_GO0 + d);
     return 0;
 }
@@ -150,9 +157,11 @@ static int add_recv(wse_pe *pe, bw_state *s, const bw_params *p, int d, int par,
     s->recv_mask |= (uint8_t)(1u << d);
     s->src_id[d] = (uint32_t)sy * (uint32_t)pe_width(pe) + (uint32_t)sx;
     s->data_color_in[d] = (uint8_t)DATA_COLOR(d, par);
-    s->ready_color_out[d] = (uint8_t)READY_COLOR(d, par);
     pe_route(pe, s->data_color_in[d], pe_port_mask(o), WSE_RAMP);
-    pe_route(pe, s->ready_color_out[d], WSE_RAMP, pe_port_mask(o));
+    if (p->dirs == 1) {
+        s->ready_color_out[d] = (uint8_t)READY_COLOR(d, par);
+        pe_route(pe, s->ready_color_out[d], WSE_RAMP, pe_port_mask(o));
+    }
     pe_bind_local_task(pe, T_FIRST0 + d);
     pe_bind_local_task(pe, T_LAST0 + d);
     return 0;
@@ -163,7 +172,7 @@ static int setup_east(wse_pe *pe, bw_state *s, const bw_params *p)
     int x = pe_x(pe), y = pe_y(pe), h = (int)p->hops, k = x / h;
     int rc = 0;
     if (x % h == 0 && x + h < pe_width(pe))
-        rc = add_send(pe, s, WSE_PORT_E, k & 1);
+        rc = add_send(pe, s, p, WSE_PORT_E, k & 1);
     if (!rc && x % h == 0 && k > 0)
         rc = add_recv(pe, s, p, WSE_PORT_E, (k - 1) & 1, x - h, y);
     if (!rc && x % h != 0 && (k + 1) * h < pe_width(pe)) {    /* forward */
@@ -179,7 +188,7 @@ static int setup_four(wse_pe *pe, bw_state *s, const bw_params *p)
     for (int d = 0; d < 4 && !rc; d++) {
         int o = pe_port_opposite(d), me = pe_port_is_x(d) ? x & 1 : y & 1;
         if (pe_has_neighbour(pe, d))
-            rc = add_send(pe, s, d, me);
+            rc = add_send(pe, s, p, d, me);
         if (!rc && pe_has_neighbour(pe, o))
             rc = add_recv(pe, s, p, d, 1 - me, x + pe_port_dx(o), y + pe_port_dy(o));
     }
@@ -224,6 +233,25 @@ static void done_one(wse_pe *pe, bw_state *s)
         pe_finish(pe);
 }
 
+/* Stream n words toward d, recording the cycle the first may leave.  With
+ * dirs 4 its completion (T_GO0 + d) starts the next direction's. */
+static void bw_stream(wse_pe *pe, bw_state *s, const bw_params *p, int d)
+{
+    pe_fabout(pe, s->data_color_out[d], pe_u32(s, s->send), (int)p->n, 1,
+              p->dirs == 4 ? T_GO0 + d : WSE_NO_TASK, WSE_ASYNC);
+    s->out_sent[flow_index(p, d)] = (uint32_t)pe_cycle(pe);
+    done_one(pe, s);
+}
+
+/* dirs 4: stream toward the first direction from d on with a neighbour. */
+static void bw_send_from(wse_pe *pe, bw_state *s, const bw_params *p, int d)
+{
+    while (d < 4 && !(s->send_mask & (1u << d)))
+        d++;
+    if (d < 4)
+        bw_stream(pe, s, p, d);
+}
+
 /* Fill the send buffer; post the fabins for the READY tokens (first, so
  * they take the CE ramp before any stream does), then the receives; say
  * READY to each sender. */
@@ -238,7 +266,7 @@ static void bw_start(wse_pe *pe, bw_state *s, const bw_params *p)
         pe_charge(pe, (uint64_t)(BW_VSTART + p->n), 0);
     }
     for (int d = 0; d < 4; d++)
-        if (s->send_mask & (1u << d))
+        if (p->dirs == 1 && (s->send_mask & (1u << d)))
             pe_fabin(pe, s->ready_color_in[d], &s->ready[d], 1, 1, T_GO0 + d, WSE_ASYNC);
     for (int d = 0; d < 4; d++) {
         if (!(s->recv_mask & (1u << d)))
@@ -248,18 +276,22 @@ static void bw_start(wse_pe *pe, bw_state *s, const bw_params *p)
                  T_LAST0 + d, WSE_ASYNC);
     }
     for (int d = 0; d < 4; d++)
-        if (s->recv_mask & (1u << d))
+        if (p->dirs == 1 && (s->recv_mask & (1u << d)))
             pe_send(pe, s->ready_color_out[d], 1u, WSE_NO_TASK, WSE_ASYNC);
+    if (p->dirs == 4)
+        bw_send_from(pe, s, p, 0);
     if (s->pending == 0)
         pe_finish(pe);
 }
 
-/* READY for flow d arrived: stream n words toward d. */
-static void bw_ready(wse_pe *pe, bw_state *s, const bw_params *p, int d)
+/* T_GO0 + d: with dirs 1 READY for flow d arrived, so stream it; with
+ * dirs 4 the stream toward d is out, so send the next one. */
+static void bw_go(wse_pe *pe, bw_state *s, const bw_params *p, int d)
 {
-    pe_fabout(pe, s->data_color_out[d], pe_u32(s, s->send), (int)p->n, 1, WSE_NO_TASK, WSE_ASYNC);
-    s->out_sent[flow_index(p, d)] = (uint32_t)pe_cycle(pe);
-    done_one(pe, s);
+    if (p->dirs == 1)
+        bw_stream(pe, s, p, d);
+    else
+        bw_send_from(pe, s, p, d + 1);
 }
 
 /* Every receive is complete: check the words against the senders'
@@ -301,7 +333,7 @@ static void bw_task(wse_pe *pe, void *state, int task, uint32_t payload)
     } else if (task == T_CHECK) {
         bw_check(pe, s, p);
     } else if (task >= T_GO0 && task < T_GO0 + 4) {
-        bw_ready(pe, s, p, task - T_GO0);
+        bw_go(pe, s, p, task - T_GO0);
     }
 }
 

@@ -47,9 +47,12 @@ static const wse_param_spec cg_param_spec[] = {
 enum {
     C_HALO = 0,                 /* 0..7: halo colors, base 2d + parity */
     C_ROW = 8, C_COL = 10, C_BCOL = 12, C_BROW = 13,
-    T_SEND0 = WSE_LOCAL_TASK(0), T_RECV0 = WSE_LOCAL_TASK(4),   /* + direction */
-    T_ITER = WSE_LOCAL_TASK(8), T_APPLY = WSE_LOCAL_TASK(9), T_REDUCED = WSE_LOCAL_TASK(10)
+    /* local tasks above every color a data task uses, so data tasks run
+     * first: + direction */
+    T_SEND0 = WSE_LOCAL_TASK(6), T_RECV0 = WSE_LOCAL_TASK(10),
+    T_ITER = WSE_LOCAL_TASK(14), T_APPLY = WSE_LOCAL_TASK(15), T_REDUCED = WSE_LOCAL_TASK(16)
 };
+_Static_assert(T_SEND0 > C_BROW, "local tasks rank below the data tasks");
 
 /* Per-PE state; arrays are refs (offsets from the state). */
 typedef struct cg_state {
@@ -224,15 +227,23 @@ static void on_data(wse_pe *pe, cg_state *s, int color, float v)
 
 /* The CG steps. */
 
+/* Send p toward the first direction from d on with a neighbour.  The
+ * sends go one after another (T_SEND0 + d starts the next), through one
+ * output queue and one microthread: with the 4 receives that makes 5
+ * microthreads, of the 6 a program has. */
+static void send_from(wse_pe *pe, cg_state *s, int nz, int d)
+{
+    while (d < 4 && !(s->send_mask & (1u << d)))
+        d++;
+    if (d < 4)
+        pe_fabout(pe, s->send_color[d], pe_f32(s, s->p), nz, 1, T_SEND0 + d, WSE_ASYNC);
+}
+
 static void exchange(wse_pe *pe, cg_state *s, int nz)
 {
-    float *p = pe_f32(s, s->p);
-    s->pending = 0;
+    s->pending = __builtin_popcount(s->send_mask);
+    send_from(pe, s, nz, 0);
     for (int d = 0; d < 4; d++) {
-        if (s->send_mask & (1u << d)) {
-            pe_fabout(pe, s->send_color[d], p, nz, 1, T_SEND0 + d, WSE_ASYNC);
-            s->pending++;
-        }
         if (s->recv_mask & (1u << d)) {
             pe_fabin(pe, s->recv_color[d], pe_f32(s, s->halo[d]), nz, 1, T_RECV0 + d, WSE_ASYNC);
             s->pending++;
@@ -303,7 +314,7 @@ static void cg_task(wse_pe *pe, void *state, int task, uint32_t payload)
 {
     cg_state *s = state;
     int nz = (int)((const cg_params *)pe_params(pe))->nz;
-    if (task < WSE_LOCAL_TASK(0)) {      /* a data task: the id is its color */
+    if (task < T_SEND0) {                /* a data task: the id is its color */
         on_data(pe, s, task, pe_bits_f32(payload));
     } else if (task == T_ITER) {          /* start: x = 0, p = r = b, rr = r.r */
         float *r = pe_f32(s, s->r);
@@ -312,8 +323,11 @@ static void cg_task(wse_pe *pe, void *state, int task, uint32_t payload)
         reduce_start(pe, s, pe_vdot_f32(pe, r, r, nz));
     } else if (task == T_APPLY) {
         apply_a(pe, s, nz);
-    } else if (--s->pending == 0) {       /* a halo send or receive finished */
-        pe_activate(pe, T_APPLY);
+    } else {                              /* a halo send or receive finished */
+        if (task >= T_SEND0 && task < T_SEND0 + 4)
+            send_from(pe, s, nz, task - T_SEND0 + 1);
+        if (--s->pending == 0)
+            pe_activate(pe, T_APPLY);
     }
 }
 

@@ -4,8 +4,9 @@
  * The global fp32 grid of (height*tile_h) x (width*tile_w) cells is cut
  * into tiles, one per PE.  Each PE keeps two tiles with a one-cell halo,
  * (tile_h+2) x (tile_w+2), and alternates between them.  A step:
- *   1. send the four edges of the current tile to the neighbours (fabout),
- *      and receive their edges into the halo (fabin), all asynchronous;
+ *   1. send the four edges of the current tile to the neighbours (fabout,
+ *      one after another) and receive their edges into the halo (fabin,
+ *      four at once), all asynchronous;
  *   2. when all eight operations are done, compute the new tile with
  *      vector operations row by row:
  *         t = (u[N] + u[S]) + u[W] + u[E];  t = -4 u + t;  u' = alpha t + u
@@ -95,22 +96,36 @@ static int heat_setup(wse_pe *pe, void *state)
     return 0;
 }
 
+/* Send the edge toward the first direction from d on that has a
+ * neighbour.  The sends go one after another through one output queue and
+ * one microthread (T_SEND0 + d starts the next), so a step holds at most
+ * 4 + 1 microthreads: with 4 sends at once it would need 8, and a program
+ * gets 6 of them. */
+static void heat_send_from(wse_pe *pe, heat_state *s, const heat_params *p, int d)
+{
+    int tw = (int)p->tile_w, th = (int)p->tile_h, row = tw + 2;
+    const float *u = pe_f32(s, s->buf[s->cur]);
+    while (d < 4 && !(s->send_mask & (1u << d)))
+        d++;
+    if (d == 4)
+        return;
+    /* an edge is a column of th cells for E/W, a row of tw cells for N/S;
+     * the cells next to neighbour d: N row 1, S row th, E col tw, W col 1 */
+    int n = pe_port_is_x(d) ? th : tw, stride = pe_port_is_x(d) ? row : 1;
+    const float *src = d == WSE_PORT_N ? &u[row + 1] : d == WSE_PORT_S ? &u[th * row + 1]
+                     : d == WSE_PORT_E ? &u[row + tw] : &u[row + 1];
+    pe_fabout(pe, s->send_color[d], src, n, stride, T_SEND0 + d, WSE_ASYNC);
+}
+
 /* Issue the halo exchange of one step. */
 static void heat_exchange(wse_pe *pe, heat_state *s, const heat_params *p)
 {
     int tw = (int)p->tile_w, th = (int)p->tile_h, row = tw + 2;
     float *u = pe_f32(s, s->buf[s->cur]);
-    s->pending = 0;
+    s->pending = __builtin_popcount(s->send_mask);
+    heat_send_from(pe, s, p, 0);
     for (int d = 0; d < 4; d++) {
-        /* an edge is a column of th cells for E/W, a row of tw cells for N/S */
         int n = pe_port_is_x(d) ? th : tw, stride = pe_port_is_x(d) ? row : 1;
-        if (s->send_mask & (1u << d)) {
-            /* edge cells next to neighbour d: N row 1, S row th, E col tw, W col 1 */
-            const float *src = d == WSE_PORT_N ? &u[row + 1] : d == WSE_PORT_S ? &u[th * row + 1]
-                             : d == WSE_PORT_E ? &u[row + tw] : &u[row + 1];
-            pe_fabout(pe, s->send_color[d], src, n, stride, T_SEND0 + d, WSE_ASYNC);
-            s->pending++;
-        }
         if (s->recv_mask & (1u << d)) {
             /* flow toward d lands in the halo on the opposite side */
             float *dst = d == WSE_PORT_S ? &u[1] : d == WSE_PORT_N ? &u[(th + 1) * row + 1]
@@ -154,8 +169,11 @@ static void heat_task(wse_pe *pe, void *state, int task, uint32_t payload)
             heat_exchange(pe, s, p);
     } else if (task == T_COMPUTE) {
         heat_compute(pe, s, p);
-    } else if (--s->pending == 0) {       /* a send or receive completed */
-        pe_activate(pe, T_COMPUTE);
+    } else {                              /* a send or receive completed */
+        if (task >= T_SEND0 && task < T_SEND0 + 4)
+            heat_send_from(pe, s, p, task - T_SEND0 + 1);
+        if (--s->pending == 0)
+            pe_activate(pe, T_COMPUTE);
     }
 }
 

@@ -42,8 +42,8 @@
  *
  * A step (fp32 vector ops over the column; c0..c4 are the standard
  * 8th-order coefficients -205/72, 8/5, -1/5, 8/315, -1/560):
- *   1. issue the 4 sends and the first phase's receives (async); meanwhile
- *      the z part:  a = 3 c0 p;  for k = 1..4:  t = p[z-k] + p[z+k];
+ *   1. issue the sends (one after another, in phase order) and the first
+ *      phase's receives (async); meanwhile the z part:  a = 3 c0 p;  for k = 1..4:  t = p[z-k] + p[z+k];
  *      a = c_k t + a
  *   2. when X is complete (after the westward phase), while N and S
  *      stream in:  for k = 1..4:  a = c_k X_k + a
@@ -143,15 +143,26 @@ static s25_ricker ricker_init(const s25_params *p)
 
 #define NCOLORS 20
 /* Task ids: completions of sends (one per direction) and receives (one
- * per direction and distance), the step, and the vector work.  Lower ids
- * run first, so a completion always gets in between two units of work and
- * the next phase's receives are posted without waiting for the CE. */
+ * per distance: a phase's receives all complete before the next phase's
+ * are posted, so the phases share them), the step, and the vector work.
+ * Lower ids run first, so a completion always gets in between two units
+ * of work and the next phase's receives are posted without waiting for
+ * the CE. */
 enum { T_SEND0 = WSE_LOCAL_TASK(0), T_RECV0 = WSE_LOCAL_TASK(4),
-       T_STEP = WSE_LOCAL_TASK(4 + 4 * R), T_WORK = WSE_LOCAL_TASK(5 + 4 * R) };
+       T_STEP = WSE_LOCAL_TASK(4 + R), T_WORK = WSE_LOCAL_TASK(5 + R) };
 
 /* Flow direction received in each phase: eastward (from W), westward,
  * southward (from N), northward. */
 static const int phase_dir[4] = { WSE_PORT_E, WSE_PORT_W, WSE_PORT_S, WSE_PORT_N };
+
+/* The phase in which flow d is received. */
+static int phase_of(int d)
+{
+    int i = 0;
+    while (phase_dir[i] != d)
+        i++;
+    return i;
+}
 
 /* Per-PE state, at the start of the PE's SRAM. */
 typedef struct s25_state {
@@ -199,7 +210,7 @@ static void s25_routes(wse_pe *pe, s25_state *s, int d)
         s->send_mask |= (uint8_t)(1u << d);
         s->send_color[d] = (uint8_t)(5 * d + along % 5);
         pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
-        pe_bind_local_task(pe, T_SEND0 + d);
+        pe_bind_local_task(pe, T_SEND0 + phase_of(d));
     }
     for (int k = 1; k <= R; k++) {
         if (!pe_in_region(pe, x - k * dx, y - k * dy))     /* no sender k hops upstream */
@@ -209,7 +220,7 @@ static void s25_routes(wse_pe *pe, s25_state *s, int d)
         s->recv_mask |= (uint16_t)(1u << bit);
         s->recv_color[bit] = (uint8_t)(5 * d + (along - sign * k) % 5);
         pe_route(pe, s->recv_color[bit], pe_port_mask(pe_port_opposite(d)), tx);
-        pe_bind_local_task(pe, T_RECV0 + bit);
+        pe_bind_local_task(pe, T_RECV0 + k - 1);
     }
 }
 
@@ -282,7 +293,7 @@ static void s25_post(wse_pe *pe, s25_state *s, const s25_params *p)
                 continue;
             float *dst = xy + (pe_port_is_x(d) ? k - 1 : R + k - 1) * nz;
             unsigned add = ((s->add_mask >> bit) & 1) ? WSE_FABIN_ADD : 0u;
-            pe_fabin(pe, s->recv_color[bit], dst, nz, 1, T_RECV0 + bit, WSE_ASYNC | add);
+            pe_fabin(pe, s->recv_color[bit], dst, nz, 1, T_RECV0 + k - 1, WSE_ASYNC | add);
             s->recv_pending++;
         }
         if (s->recv_pending == 0)
@@ -339,21 +350,31 @@ static void s25_work(wse_pe *pe, s25_state *s, const s25_params *p)
     pe_activate(pe, T_WORK);
 }
 
+/* Send the column of the first phase from i on toward which this PE has
+ * a neighbour.  The sends go one after another (T_SEND0 + i starts the
+ * next), through one output queue and one microthread: with a phase's 4
+ * receives that makes 5 microthreads, of the 6 a program has.  They go in
+ * the order the receivers take them (phase_dir): a stream moves only as
+ * fast as its slowest receiver, so a stream sent ahead of its phase would
+ * hold up the ones the receivers wait for. */
+static void s25_send_from(wse_pe *pe, s25_state *s, const s25_params *p, int i)
+{
+    while (i < 4 && !(s->send_mask & (1u << phase_dir[i])))
+        i++;
+    if (i < 4)
+        pe_fabout(pe, s->send_color[phase_dir[i]], pe_f32(s, s->lv[s->cur]) + R, (int)p->nz, 1,
+                  T_SEND0 + i, WSE_ASYNC);
+}
+
 /* Start a step: the sends and the first receives; the work follows. */
 static void s25_start_step(wse_pe *pe, s25_state *s, const s25_params *p)
 {
-    int nz = (int)p->nz;
-    float *u = pe_f32(s, s->lv[s->cur]) + R;
     s->phase = 0;
     s->recv_pending = 0;
-    s->send_pending = 0;
+    s->send_pending = __builtin_popcount(s->send_mask);
     s->z_done = 0;
     s->x_done = 0;
-    for (int d = 0; d < 4; d++)
-        if (s->send_mask & (1u << d)) {
-            pe_fabout(pe, s->send_color[d], u, nz, 1, T_SEND0 + d, WSE_ASYNC);
-            s->send_pending++;
-        }
+    s25_send_from(pe, s, p, 0);
     s25_post(pe, s, p);
     pe_activate(pe, T_WORK);
 }
@@ -379,8 +400,10 @@ static void s25_task(wse_pe *pe, void *state, int task, uint32_t payload)
             s25_post(pe, s, p);
             pe_activate(pe, T_WORK);
         }
-    } else if (--s->send_pending == 0) {  /* a send completed */
-        pe_activate(pe, T_WORK);
+    } else {                              /* a send completed: the next one */
+        s25_send_from(pe, s, p, task - T_SEND0 + 1);
+        if (--s->send_pending == 0)
+            pe_activate(pe, T_WORK);
     }
 }
 

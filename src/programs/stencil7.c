@@ -114,17 +114,26 @@ static int s7_setup(wse_pe *pe, void *state)
     return 0;
 }
 
+/* Send the column toward the first direction from d on with a neighbour.
+ * The sends go one after another (T_SEND0 + d starts the next), through
+ * one output queue and one microthread: with the 4 receives that makes 5
+ * microthreads, of the 6 a program has. */
+static void s7_send_from(wse_pe *pe, s7_state *s, const s7_params *p, int d)
+{
+    while (d < 4 && !(s->send_mask & (1u << d)))
+        d++;
+    if (d < 4)
+        pe_fabout(pe, s->send_color[d], pe_f32(s, s->u) + 1, (int)p->nz, 1, T_SEND0 + d, WSE_ASYNC);
+}
+
 /* Issue the column exchange of one step, then do the z part while it runs. */
 static void s7_exchange(wse_pe *pe, s7_state *s, const s7_params *p)
 {
     int nz = (int)p->nz;
     float *u = pe_f32(s, s->u), *t = pe_f32(s, s->t);
-    s->pending = 0;
+    s->pending = __builtin_popcount(s->send_mask);
+    s7_send_from(pe, s, p, 0);
     for (int d = 0; d < 4; d++) {
-        if (s->send_mask & (1u << d)) {
-            pe_fabout(pe, s->send_color[d], u + 1, nz, 1, T_SEND0 + d, WSE_ASYNC);
-            s->pending++;
-        }
         if (s->recv_mask & (1u << d)) {  /* flow toward d comes from the opposite side */
             pe_fabin(pe, s->recv_color[d], pe_f32(s, s->nb[pe_port_opposite(d)]), nz, 1,
                      T_RECV0 + d, WSE_ASYNC);
@@ -161,8 +170,11 @@ static void s7_task(wse_pe *pe, void *state, int task, uint32_t payload)
             s7_exchange(pe, s, p);
     } else if (task == T_COMPUTE) {
         s7_compute(pe, s, p);
-    } else if (--s->pending == 0) {       /* a send or receive completed */
-        pe_activate(pe, T_COMPUTE);
+    } else {                              /* a send or receive completed */
+        if (task >= T_SEND0 && task < T_SEND0 + 4)
+            s7_send_from(pe, s, p, task - T_SEND0 + 1);
+        if (--s->pending == 0)
+            pe_activate(pe, T_COMPUTE);
     }
 }
 
