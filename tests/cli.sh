@@ -86,6 +86,7 @@ r = json.load(open(d + "/report.json"))
 assert r["digest"] == digest, (r["digest"], digest)
 assert r["verify"]["passed"] is True and r["verify"]["max_abs_error"] == 0.0
 assert r["region"]["pes"] == 64 and r["cycles"] > 0 and r["wavelet_hops"] > 0
+assert r["not_modeled"] == "host_io"
 assert 0 < r["link_utilisation"]["mean"] <= r["link_utilisation"]["max"] <= 1
 assert r["sram"]["high_water_bytes"] <= r["sram"]["budget_bytes"]
 assert u.std() > 0
