@@ -218,18 +218,30 @@ static int op_step(wse_engine *e, uint32_t pe, wse_op *op, int *ramp_out,
     return 1;
 }
 
+/* Whether one of PE p's ops from i on is synchronous. */
+static int more_sync(const wse_engine *e, const wse_pestate *p, unsigned i)
+{
+    for (; i < p->nops; i++)
+        if (!(op_at(e, p, i)->flags & WSE_ASYNC))
+            return 1;
+    return 0;
+}
+
 /* Advance the PE's fabric operations.  Returns 1 if it must be revisited
  * next cycle; *fabin_colors gets the colors with a pending fabin. */
 static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
                     uint32_t *fabin_colors, uint64_t t)
 {
     wse_pestate *p = &e->pe[pe];
-    int ramp_out = 0, more = 0;
+    int ramp_out = 0, more = 0, syncs = 0;
     for (unsigned i = 0; i < p->nops;) {
         wse_op *op = op_at(e, p, i);
         if (op->kind == OP_FABIN)
             *fabin_colors |= 1u << op->color;
-        int started = (int32_t)((uint32_t)t - op->start) >= 0;
+        /* synchronous ops run on the CE's main thread: one after another */
+        int sync = !(op->flags & WSE_ASYNC);
+        int started = (int32_t)((uint32_t)t - op->start) >= 0 && !(sync && syncs);
+        syncs += sync;
         if (!started || !op_step(e, pe, op, &ramp_out, ramp_in, t)) {
             int blocked_on_port = started &&
                 ((op->kind == OP_FABIN && *ramp_in) || (op->kind != OP_FABIN && ramp_out));
@@ -245,8 +257,9 @@ static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
         /* complete: signal, then drop it */
         if (op->on_done >= 0)
             p->active |= 1ull << op->on_done;
-        if (!(op->flags & WSE_ASYNC))
-            p->flags &= (uint8_t)~PE_SYNC_WAIT;
+        /* the next synchronous op starts next cycle (syncs stays up) */
+        if (sync && !more_sync(e, p, i + 1))
+            p->flags &= (uint8_t)~PE_SYNC_WAIT;    /* the last one is done */
         op_remove(e, p, i);
     }
     return more;

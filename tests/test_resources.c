@@ -19,7 +19,7 @@
 #include "wse/config.h"
 #include "wse/pe.h"
 
-enum { K_FABOUT = 0, K_FABIN = 1, K_SEND_SYNC = 2 };
+enum { K_FABOUT = 0, K_FABIN = 1, K_SEND_SYNC = 2, K_PAIR = 3 };
 
 typedef struct rs_params {
     int kind;          /* what PE (0,0) issues: K_* */
@@ -34,17 +34,47 @@ typedef struct rs_state {
     uint32_t word[8];
     int32_t done;
     int32_t next;      /* K_FABIN: the sender's next color */
+    uint64_t when;     /* K_PAIR: the cycle PE (1,0)'s fabin completed */
 } rs_state;
 
 enum { T_GO = WSE_LOCAL_TASK(0), T_DONE = WSE_LOCAL_TASK(1) };
 
 static int rs_color(const rs_params *p, int i) { return p->same_color ? 0 : i; }
 
+/* K_PAIR: PE (0,0) issues a synchronous fabin on color 0 and then a
+ * synchronous send on color 1; PE (1,0) sends on color 0 only at cycle 11
+ * and receives on color 1. */
+static void pair_setup(wse_pe *pe)
+{
+    int me = pe_x(pe);
+    pe_route(pe, 0, me ? WSE_RAMP : WSE_E, me ? WSE_W : WSE_RAMP);
+    pe_route(pe, 1, me ? WSE_W : WSE_RAMP, me ? WSE_RAMP : WSE_E);
+}
+
+static void pair_task(wse_pe *pe, rs_state *s, int task)
+{
+    if (task == T_DONE) {
+        if (pe_x(pe) == 1 && s->done == 1)
+            s->when = pe_cycle(pe) - 1;       /* the task's start, less its switch */
+        if (++s->done == 2 - (pe_x(pe) == 0))
+            pe_finish(pe);
+    } else if (pe_x(pe) == 0) {            /* the CE waits for both */
+        pe_fabin(pe, 0, &s->word[0], 1, 1, WSE_NO_TASK, 0);
+        pe_send(pe, 1, 7, T_DONE, 0);
+    } else {
+        pe_charge(pe, 10, 0);
+        pe_send(pe, 0, 5, T_DONE, WSE_ASYNC);
+        pe_fabin(pe, 1, &s->word[0], 1, 1, T_DONE, WSE_ASYNC);
+    }
+}
+
 static int rs_setup(wse_pe *pe, void *state)
 {
     const rs_params *p = pe_params(pe);
     (void)state;
     int me = pe_x(pe);
+    if (p->kind == K_PAIR)
+        pair_setup(pe);
     for (int i = 0; i < (p->same_color ? 1 : p->n); i++) {
         int c = rs_color(p, i);
         if (p->kind == K_FABIN)   /* PE (1,0) sends, PE (0,0) receives */
@@ -70,6 +100,10 @@ static void rs_task(wse_pe *pe, void *state, int task, uint32_t payload)
     const rs_params *p = pe_params(pe);
     rs_state *s = state;
     int me = pe_x(pe), sender = p->kind == K_FABIN ? 1 : 0;
+    if (p->kind == K_PAIR) {
+        pair_task(pe, s, task);
+        return;
+    }
     if (p->kind == K_FABIN && me == sender) {   /* one color after another */
         if (task == T_DONE)
             s->done++;
@@ -80,7 +114,7 @@ static void rs_task(wse_pe *pe, void *state, int task, uint32_t payload)
         return;
     }
     if (task == T_DONE) {
-        if (++s->done == p->n)
+        if (++s->done == p->n || (p->kind == K_SEND_SYNC && me == sender))
             pe_finish(pe);
         return;
     }
@@ -90,8 +124,8 @@ static void rs_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
     for (int i = 0; i < p->n; i++) {
         int c = rs_color(p, i);
-        if (me == sender && p->kind == K_SEND_SYNC)
-            pe_send(pe, c, (uint32_t)i, T_DONE, 0);
+        if (me == sender && p->kind == K_SEND_SYNC)   /* the CE waits for the last */
+            pe_send(pe, c, (uint32_t)i, i == p->n - 1 ? T_DONE : WSE_NO_TASK, 0);
         else if (me == sender)
             pe_send(pe, c, (uint32_t)i, T_DONE, WSE_ASYNC);
         else
@@ -99,11 +133,35 @@ static void rs_task(wse_pe *pe, void *state, int task, uint32_t payload)
     }
 }
 
+static int rs_shape(const void *params, int width, int height, int64_t shape[3])
+{
+    (void)params;
+    shape[0] = height;
+    shape[1] = width;
+    return 2;
+}
+
+/* The PE's state, for wse_engine_block (the first word stands for it). */
+static void rs_block(const wse_pe *pe, const void *state, wse_array_block *b)
+{
+    b->ptr = (void *)(uintptr_t)state;
+    b->origin[0] = pe_y(pe);
+    b->origin[1] = pe_x(pe);
+    b->extent[0] = b->extent[1] = b->extent[2] = 1;
+    b->stride[0] = b->stride[1] = b->stride[2] = 1;
+}
+
+static const wse_array_spec rs_arrays[] = {
+    { "state", WSE_U32, 0, 1, "the PE's state", rs_shape, rs_block },
+};
+
 static const wse_program rs_program = {
     .api_version = WSE_API_VERSION,
     .name = "resources",
     .summary = "test: queues, microthreads, task ids",
     .params_size = sizeof(rs_params),
+    .arrays = rs_arrays,
+    .n_arrays = 1,
     .device = { .state_size = sizeof(rs_state), .setup = rs_setup, .task = rs_task },
 };
 
@@ -203,6 +261,36 @@ static void test_task_ids(void)
                 "pe_route: color 21 is kept by host I/O on topology 'probe' (colors 21..23); a program has colors 0..20");
 }
 
+/*
+ * Synchronous operations run on the CE's main thread, one after another.
+ * PE (1,0)'s send starts at 11 (1 switch + 10 charged): in its router
+ * queue at 11, routed west at 12, taken by PE (0,0)'s fabin at 13.  Only
+ * then may PE (0,0)'s send start: at 14, routed east at 15, taken by PE
+ * (1,0)'s fabin at 16, whose completion task runs at 16.  (Were both
+ * synchronous ops to run at once, the send would leave at 1 and PE
+ * (1,0)'s fabin, started at 11, would take it at 11.)
+ */
+static void test_sync_ops_in_turn(void)
+{
+    rs_params p = RS(.kind = K_PAIR);
+    wse_topology t = probe_topology(2, 1, 2, 1);
+    wse_engine *e = NULL;
+    wse_error err;
+    wse_rect r = { 0, 0, 2, 1 };
+    int rc = wse_engine_create(&t, &rs_program, &p, r, NULL, &e, &err);
+    if (rc == 0)
+        rc = wse_engine_run(e, 100000, &err);
+    if (rc)
+        fprintf(stderr, "\n  unexpected: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    wse_array_block b;
+    CU_ASSERT_EQUAL_FATAL(wse_engine_block(e, 0, 1, 0, &b), 0);
+    const rs_state *s = b.ptr;
+    CU_ASSERT_EQUAL(s->word[0], 7u);
+    CU_ASSERT_EQUAL(s->when, 16u);
+    wse_engine_destroy(e);
+}
+
 /* Topology files: arch defaults, overrides, and rules between keys. */
 static void test_resource_topologies(void)
 {
@@ -230,6 +318,7 @@ int test_resources_suite(void)
         !CU_add_test(s, "input queues and data tasks", test_input_queues) ||
         !CU_add_test(s, "microthreads", test_microthreads) ||
         !CU_add_test(s, "task ids and host I/O colors", test_task_ids) ||
+        !CU_add_test(s, "synchronous operations run in turn", test_sync_ops_in_turn) ||
         !CU_add_test(s, "resources in topology files", test_resource_topologies))
         return -1;
     return 0;

@@ -41,8 +41,11 @@
  * Fabric operations stream 32-bit words between SRAM and a color.  They
  * proceed in the background one wavelet per cycle under backpressure, and
  * activate task on_done (unless WSE_NO_TASK) when the last word has moved.
- * Without WSE_ASYNC the CE runs no other task until the operation is
- * complete (the task's remaining native code has already run).  Data in a
+ * Without WSE_ASYNC an operation runs on the CE's main thread: a PE's
+ * synchronous operations run one after another, and the CE runs no other
+ * task until the last is complete (the task's remaining native code has
+ * already run).  Activation is a bit: completions that land while the
+ * task is still pending activate it once.  Data in a
  * fabin destination is valid only once the operation completes; a fabout
  * source is read as each wavelet leaves, so keep it unchanged until then.
  *
