@@ -56,6 +56,9 @@ typedef struct wse_queue {
                                  * index into wse_engine.rtx; WSE_NONE: none */
 } wse_queue;
 
+/* Teardown states of an extended route. */
+enum { TORN_NO = 0, TORN_DOWN = 1, TORN_RESUMING = 2 };
+
 /* A route with switches, a range filter or color swap, per (PE, color).
  * Position k routes from rx[k] to tx[k]; its targets are
  * mcast[tg[k] ...], one per port of tx[k] in port order. */
@@ -66,7 +69,9 @@ typedef struct wse_routex {
     uint8_t filter;             /* range filter on the CE output */
     uint8_t rx[WSE_SWITCH_POSITIONS], tx[WSE_SWITCH_POSITIONS];
     uint8_t swap;               /* ports through which the color flips bit 0 */
-    uint8_t pad[3];
+    uint8_t torn;               /* TORN_*: teardown state */
+    int8_t teardown_task;       /* local task a teardown activates, or -1 */
+    uint8_t pad;
     uint16_t lo, hi;            /* range filter bounds (upper 16 bits) */
     uint32_t changed;           /* 1 + low 32 bits of the cycle of the last
                                  * switch change; 0: never */

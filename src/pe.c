@@ -138,6 +138,37 @@ void pe_route_swap(wse_pe *pe, int color, unsigned ports)
     wse__router_swap(pe->e, pe->idx, color, ports);
 }
 
+void pe_route_teardown(wse_pe *pe, int color, int task)
+{
+    if (not_in_setup(pe, "pe_route_teardown") || bad_color(pe, color, "pe_route_teardown") ||
+        bad_task(pe, task, "pe_route_teardown") || bad_local_task(pe, task, "pe_route_teardown"))
+        return;
+    wse__router_teardown(pe->e, pe->idx, color, task);
+}
+
+void pe_route_set_position(wse_pe *pe, int color, int position)
+{
+    if (pe->halo || bad_color(pe, color, "pe_route_set_position"))
+        return;
+    if (pe->in_setup) {
+        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "pe_route_set_position is for teardown tasks, not setup");
+        return;
+    }
+    wse__router_set_position(pe->e, pe->idx, color, position, "pe_route_set_position");
+}
+
+void pe_route_resume(wse_pe *pe, int color)
+{
+    if (pe->halo || bad_color(pe, color, "pe_route_resume"))
+        return;
+    if (pe->in_setup) {
+        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "pe_route_resume is for teardown tasks, not setup");
+        return;
+    }
+    uint64_t when = pe->now + pe->charged;
+    wse__router_resume(pe->e, pe->idx, color, when > pe->now ? when : pe->now + 1);
+}
+
 /* Bind task as kind (one of the PE's three task sets), once. */
 static void bind(wse_pe *pe, int task, uint64_t *set)
 {

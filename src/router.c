@@ -102,6 +102,7 @@ static wse_routex *extras(wse_engine *e, wse_route *r)
         x->tg[k] = WSE_NONE;
     }
     x->valid = 1;
+    x->teardown_task = -1;
     r->xi = e->nrtx++;
     return x;
 }
@@ -189,6 +190,54 @@ void wse__router_swap(wse_engine *e, uint32_t pe, int color, unsigned ports)
     wse_routex *x = extras(e, r);
     if (x)
         x->swap = (uint8_t)ports;
+}
+
+void wse__router_teardown(wse_engine *e, uint32_t pe, int color, int task)
+{
+    wse_route *r = declared(e, pe, color, "pe_route_teardown");
+    if (!r)
+        return;
+    wse_routex *x = extras(e, r);
+    if (x)
+        x->teardown_task = (int8_t)task;
+}
+
+/* The extended route of color at PE pe (at run time, from its queues). */
+static wse_routex *route_x(wse_engine *e, uint32_t pe, int color, const char *what)
+{
+    const wse_pestate *p = &e->pe[pe];
+    for (uint32_t i = p->q_first; i < p->q_first + p->nq; i++)
+        if (e->q[i].kind == Q_ROUTER_X && e->q[i].color == color) {
+            wse_routex *x = &e->rtx[e->q[i].tx];
+            if (x->torn == TORN_DOWN)
+                return x;
+            break;
+        }
+    wse__fault_pe(e, pe, WSE_EPROGRAM, "%s: color %d is not in teardown here", what, color);
+    return NULL;
+}
+
+void wse__router_set_position(wse_engine *e, uint32_t pe, int color, int position, const char *what)
+{
+    wse_routex *x = route_x(e, pe, color, what);
+    if (!x)
+        return;
+    if (position < 0 || position >= WSE_SWITCH_POSITIONS || !((x->valid >> position) & 1)) {
+        wse__fault_pe(e, pe, WSE_EPROGRAM, "%s: color %d has no switch position %d", what, color,
+                      position);
+        return;
+    }
+    x->pos = (uint8_t)position;
+}
+
+void wse__router_resume(wse_engine *e, uint32_t pe, int color, uint64_t when)
+{
+    wse_routex *x = route_x(e, pe, color, "pe_route_resume");
+    if (!x)
+        return;
+    x->torn = TORN_RESUMING;
+    x->changed = (uint32_t)when;          /* wavelets move again from `when` */
+    sched_wake(e, pe, when);
 }
 
 /* Setup visits PEs in order, so routes arrive grouped by PE: sorting each
@@ -501,6 +550,23 @@ static int targets_ready(wse_engine *e, uint32_t pe, const wse_queue *q, unsigne
 static int switch_command(wse_engine *e, uint32_t pe, wse_routex *x, uint32_t word, uint64_t t)
 {
     int cmd = pe_control_command(word), pos = x->pos;
+    if (cmd == WSE_SWITCH_TEARDOWN) {
+        if (x->teardown_task < 0) {
+            wse__fault_pe(e, pe, WSE_EPROGRAM,
+                          "control wavelet 0x%08x: teardown on a color with no teardown task here (pe_route_teardown)",
+                          word);
+            return 0;
+        }
+        if (!((e->pe[pe].local_tasks >> x->teardown_task) & 1)) {
+            wse__fault_pe(e, pe, WSE_EPROGRAM, "control wavelet 0x%08x: teardown task %d is not bound as a local task",
+                          word, x->teardown_task);
+            return 0;
+        }
+        x->torn = TORN_DOWN;              /* nothing of the color moves here now */
+        e->pe[pe].active |= 1ull << x->teardown_task;
+        sched_wake(e, pe, t + 1);
+        return 0;
+    }
     if (cmd == WSE_SWITCH_ADVANCE) {
         int next = pos + 1;
         if (next < WSE_SWITCH_POSITIONS && ((x->valid >> next) & 1))
@@ -510,7 +576,7 @@ static int switch_command(wse_engine *e, uint32_t pe, wse_routex *x, uint32_t wo
     } else if (cmd == WSE_SWITCH_RESET) {
         pos = 0;
     } else if (cmd != WSE_SWITCH_NOP) {
-        wse__fault_pe(e, pe, WSE_EPROGRAM, "control wavelet 0x%08x: switch command %d (teardown) is not modeled",
+        wse__fault_pe(e, pe, WSE_EPROGRAM, "control wavelet 0x%08x: unknown switch command %d",
                       word, cmd);
         return 0;
     }
@@ -530,6 +596,12 @@ static int route_ext(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, ui
 {
     wse_queue *q = &e->q[qi];
     wse_routex *x = &e->rtx[q->tx];
+    if (x->torn) {                      /* in teardown: the resume wakes us */
+        if (x->torn == TORN_DOWN || (int32_t)((uint32_t)t - x->changed) < 0)
+            return 0;
+        x->torn = 0;
+        x->changed = (uint32_t)t;       /* not "switched this cycle" */
+    }
     int k = x->pos;
     if (!(x->rx[k] & pe_port_mask(q->port)))
         return 0;                       /* not selected: a switch change wakes us */

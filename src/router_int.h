@@ -23,6 +23,11 @@ void wse__router_declare(wse_engine *e, uint32_t pe, int color, unsigned rx, uns
 void wse__router_switch(wse_engine *e, uint32_t pe, int color, const wse_switch *sw);
 void wse__router_filter(wse_engine *e, uint32_t pe, int color, unsigned lo, unsigned hi);
 void wse__router_swap(wse_engine *e, uint32_t pe, int color, unsigned ports);
+/* Teardown: the task a teardown control wavelet activates (setup), and,
+ * in that task, choosing a switch position and resuming the color. */
+void wse__router_teardown(wse_engine *e, uint32_t pe, int color, int task);
+void wse__router_set_position(wse_engine *e, uint32_t pe, int color, int position, const char *what);
+void wse__router_resume(wse_engine *e, uint32_t pe, int color, uint64_t when);
 /* Resolve every declared route into queues and targets (after all setups),
  * then drop the declarations.  Returns 0, WSE_EPROGRAM (a color routed
  * twice) or WSE_ENOMEM, with e->err set. */

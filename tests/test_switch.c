@@ -37,7 +37,7 @@ typedef struct sw_params {
     void (*scenario)(wse_pe *pe, sw_state *s);
 } sw_params;
 
-enum { T_START = WSE_LOCAL_TASK(0), T_CTRL = WSE_LOCAL_TASK(8) };
+enum { T_START = WSE_LOCAL_TASK(0), T_CTRL = WSE_LOCAL_TASK(8), T_TEARDOWN = WSE_LOCAL_TASK(9) };
 
 static int sw_setup(wse_pe *pe, void *state)
 {
@@ -56,6 +56,16 @@ static int sw_setup(wse_pe *pe, void *state)
 static void sw_task(wse_pe *pe, void *state, int task, uint32_t payload)
 {
     sw_state *s = state;
+    if (task == T_TEARDOWN) {          /* logged as payload 0xffff */
+        if (s->n < SW_MAX) {
+            s->cycle[s->n] = pe_cycle(pe) - 1;
+            s->value[s->n] = 0xffff;
+            s->task[s->n++] = (uint32_t)task;
+        }
+        pe_route_set_position(pe, 0, 1);
+        pe_route_resume(pe, 0);
+        return;
+    }
     if (task == T_START) {
         for (uint32_t i = 0; i < s->nsend; i++)
             pe_send(pe, s->color, s->word[i], WSE_NO_TASK, WSE_ASYNC | (s->ctrl[i] ? WSE_CONTROL : 0));
@@ -439,6 +449,92 @@ static void test_switch_across_shards(void)
     }
 }
 
+/* ------------------------------------------------------------ teardown */
+
+/* A row of 3: PE (0,0) sends 10, a teardown (CE filter on), 11 and 12
+ * east.  PE (1,0) forwards east at position 0 and keeps for its CE at
+ * position 1; its teardown task picks position 1 and resumes.  PE (2,0)
+ * takes what reaches it. */
+static void teardown_scenario(wse_pe *pe, sw_state *s)
+{
+    int x = pe_x(pe);
+    if (x == 0) {
+        pe_route(pe, 0, WSE_RAMP, WSE_E);
+        send(s, 0, 10, 0);
+        send(s, 0, pe_control_word(WSE_SWITCH_TEARDOWN, 1, 0, 0), 1);
+        send(s, 0, 11, 0);
+        send(s, 0, 12, 0);
+    } else if (x == 1) {
+        pe_route(pe, 0, WSE_W, WSE_E);
+        wse_switch sw = { .tx = { WSE_RAMP, 0, 0 }, .position = 0 };
+        pe_route_switch(pe, 0, &sw);
+        pe_route_teardown(pe, 0, T_TEARDOWN);
+        pe_bind_local_task(pe, T_TEARDOWN);
+        pe_bind_data_task(pe, 0);
+        s->expect = 3;                  /* the teardown, 11, 12 */
+    } else {
+        pe_route(pe, 0, WSE_W, WSE_RAMP);
+        pe_bind_data_task(pe, 0);
+        s->expect = 1;
+    }
+}
+
+/* Sent at 1..4 (10, T, 11, 12), routed by PE (0,0) at 2..5, visible at
+ * PE (1,0) at 3..6.  PE (1,0) routes 10 east at 3 (PE (2,0)'s task at 4)
+ * and the teardown east at 4 (PE (2,0)'s CE queue drops it: CE filter);
+ * the color is then torn down and the teardown task runs at 4 (router
+ * before CE in a PE's cycle).  It ends at 5 (its switch cycle), so 11,
+ * visible since 5, moves to the CE at 5 and its task runs at 6; 12
+ * moves at 6 and its task runs at 7. */
+static void test_teardown(void)
+{
+    wse_error err;
+    int rc;
+    wse_engine *e = sw_run(3, 1, teardown_scenario, &rc, &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const sw_state *mid = sw_at(e, 1, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mid);
+    CU_ASSERT_EQUAL_FATAL(mid->n, 3u);
+    CU_ASSERT_EQUAL(mid->task[0], (uint32_t)T_TEARDOWN);
+    CU_ASSERT_EQUAL(mid->cycle[0], 4u);
+    CU_ASSERT_EQUAL(mid->value[1], 11u);
+    CU_ASSERT_EQUAL(mid->cycle[1], 6u);
+    CU_ASSERT_EQUAL(mid->value[2], 12u);
+    CU_ASSERT_EQUAL(mid->cycle[2], 7u);
+    logged(e, 2, 0, 10, 4, 0);
+    wse_engine_destroy(e);
+}
+
+/* The same on 1, 2 and 3 shards (each router's teardown lives in its
+ * shard; the wavelets held behind it cross shard edges). */
+static void test_teardown_across_shards(void)
+{
+    sw_params p = { teardown_scenario };
+    wse_topology t = probe_topology(3, 1, 2, 1);
+    for (int g = 1; g <= 3; g++) {
+        wse_grid *grid = harness_local_grid(3, 1, g, 1);
+        wse_sim *sim = NULL;
+        wse_error err;
+        wse_error_clear(&err);
+        wse_rect region = { 0, 0, 3, 1 };
+        CU_ASSERT_EQUAL_FATAL(wse_sim_create(&t, &sw_program, &p, region, grid, MPI_COMM_SELF, &sim, &err), 0);
+        CU_ASSERT_EQUAL(wse_sim_run(sim, 100000, &err), 0);
+        int seen = 0;
+        for (int k = 0; k < wse_sim_nlocal(sim); k++) {
+            const sw_state *mid = sw_at(wse_sim_local(sim, k), 1, 0);
+            if (!mid)
+                continue;
+            seen++;
+            CU_ASSERT_EQUAL_FATAL(mid->n, 3u);
+            CU_ASSERT(mid->cycle[0] == 4u && mid->cycle[1] == 6u && mid->cycle[2] == 7u);
+            CU_ASSERT(mid->value[1] == 11u && mid->value[2] == 12u);
+        }
+        CU_ASSERT_EQUAL(seen, 1);
+        wse_sim_destroy(sim);
+        wse_grid_destroy(grid);
+    }
+}
+
 /* ------------------------------------------------------------ errors */
 
 static int scenario_arg;
@@ -464,11 +560,11 @@ static void errors_scenario(wse_pe *pe, sw_state *s)
         pe_route(pe, 0, WSE_RAMP, WSE_E);
         send(s, 0, pe_control_word(WSE_SWITCH_NOP, 0, 45, 1), 1);
         break;
-    case 3:                             /* teardown is not modeled */
+    case 3:                             /* teardown with no teardown task */
         pe_route(pe, 0, WSE_RAMP, WSE_E);
         sw.position = 0;
         pe_route_switch(pe, 0, &sw);
-        send(s, 0, pe_control_word(3, 1, 0, 0), 1);
+        send(s, 0, pe_control_word(WSE_SWITCH_TEARDOWN, 1, 0, 0), 1);
         break;
     default:                            /* a filter range that does not fit */
         pe_route(pe, 0, WSE_RAMP, WSE_E);
@@ -483,7 +579,7 @@ static void test_errors(void)
         "PE (0,0) at cycle 0: pe_route_switch: color 0 has no route yet (call pe_route first)",
         "PE (0,0) at cycle 0: pe_route_switch color 0: position 2 does not exist",
         "PE (1,0) at cycle 3: control wavelet 0x002d0001 on color 0 names task 45, which is not bound as a control task",
-        "PE (0,0) at cycle 2: control wavelet 0x03400000: switch command 3 (teardown) is not modeled",
+        "PE (0,0) at cycle 2: control wavelet 0x03400000: teardown on a color with no teardown task here (pe_route_teardown)",
         "PE (0,0) at cycle 0: pe_route_filter color 0: range 5..70000 is not within 0..65535",
     };
     for (int k = 0; k < 5; k++) {
@@ -506,6 +602,8 @@ int test_switch_suite(void)
         !CU_add_test(s, "range filters pick what reaches the CE", test_range_filter) ||
         !CU_add_test(s, "color swap flips the color on the way east", test_color_swap) ||
         !CU_add_test(s, "switches across shard edges: same logs on every grid", test_switch_across_shards) ||
+        !CU_add_test(s, "teardown stops a color until its task resumes it", test_teardown) ||
+        !CU_add_test(s, "teardown across shard edges", test_teardown_across_shards) ||
         !CU_add_test(s, "misuses fail with the PE, cycle and what", test_errors))
         return CU_get_error();
     return 0;

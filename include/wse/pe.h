@@ -143,13 +143,14 @@ static inline int pe_port_is_x(int d) { return d == WSE_PORT_E || d == WSE_PORT_
  *   bits 24-25  switch command, applied by every router it passes, after
  *               it has been forwarded: WSE_SWITCH_NOP, WSE_SWITCH_ADVANCE
  *               (to the next switch position), WSE_SWITCH_RESET (back to
- *               position 0)
+ *               position 0), WSE_SWITCH_TEARDOWN (see pe_route_teardown)
  *
  * A control wavelet that reaches a CE (no CE filter) activates its control
  * task (pe_bind_control_task) with the data as payload, instead of the
  * color's data task; a fabin does not take it.
  */
-enum { WSE_SWITCH_NOP = 0, WSE_SWITCH_ADVANCE = 1, WSE_SWITCH_RESET = 2 };
+enum { WSE_SWITCH_NOP = 0, WSE_SWITCH_ADVANCE = 1, WSE_SWITCH_RESET = 2,
+       WSE_SWITCH_TEARDOWN = 3 };
 #define WSE_CTRL_CE_FILTER (1u << 22)
 
 static inline uint32_t pe_control_word(int command, int ce_filter, int task, unsigned data)
@@ -269,6 +270,14 @@ void pe_route_filter(wse_pe *pe, int color, unsigned lo, unsigned hi);
 /* Color swap: wavelets of color leaving through a port in `ports` (a
  * subset of N, E, S, W) have color ^ 1 in the next router. */
 void pe_route_swap(wse_pe *pe, int color, unsigned ports);
+/* Teardown: once a control wavelet with WSE_SWITCH_TEARDOWN has passed
+ * this router on color, nothing more of that color moves through it, and
+ * local task `task` is activated.  In a task the program may then pick
+ * one of the route's switch positions (pe_route_set_position) and must
+ * resume the color (pe_route_resume); wavelets move again from the cycle
+ * the task ends.  A route changes only among the positions declared at
+ * setup (pe_route_switch). */
+void pe_route_teardown(wse_pe *pe, int color, int task);
 void pe_bind_data_task(wse_pe *pe, int color);  /* task id = color */
 void pe_bind_local_task(wse_pe *pe, int task);
 /* A task control wavelets activate (their bits 16-21 name it). */
@@ -281,6 +290,9 @@ void pe_unblock(wse_pe *pe, int task);
 /* This PE's program is done.  Fabric operations still in flight carry on
  * (and routers keep forwarding); the run ends when nothing can move. */
 void pe_finish(wse_pe *pe);
+/* In teardown only (see pe_route_teardown). */
+void pe_route_set_position(wse_pe *pe, int color, int position);
+void pe_route_resume(wse_pe *pe, int color);
 void pe_fail(wse_pe *pe, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
