@@ -80,11 +80,49 @@ static void op_remove(wse_engine *e, wse_pestate *p, unsigned i)
 void wse__ce_free(wse_engine *e)
 {
     free(e->opb);
+    free(e->opx);
 }
 
 uint64_t wse__ce_bytes(const wse_engine *e)
 {
-    return (uint64_t)e->opb_cap * sizeof *e->opb;
+    return (uint64_t)e->opb_cap * sizeof *e->opb + (uint64_t)e->opx_cap * sizeof *e->opx;
+}
+
+/* ------------------------------------------------------------ operand records */
+
+uint32_t wse__ce_opx_new(wse_engine *e)
+{
+    if (e->opx_free) {
+        uint32_t xi = e->opx_free - 1;
+        e->opx_free = e->opx[xi].next_free;
+        return xi;
+    }
+    if (e->nopx == e->opx_cap) {
+        uint32_t cap = e->opx_cap ? e->opx_cap + e->opx_cap / 2 : 64;
+        wse_opx *x = realloc(e->opx, (uint64_t)cap * sizeof *x);
+        if (!x)
+            return WSE_NONE;
+        e->opx = x;
+        e->opx_cap = cap;
+    }
+    return e->nopx++;
+}
+
+void wse__ce_opx_release(wse_engine *e, uint32_t xi)
+{
+    e->opx[xi].next_free = e->opx_free;
+    e->opx_free = xi + 1;
+}
+
+/* Whether an op of kind takes wavelets from the CE's queues (uses the
+ * ramp inward), and whether it sends them (the ramp outward). */
+static inline int op_takes(unsigned kind)
+{
+    return kind == OP_FABIN || kind == OP_DSD_IN || kind == OP_DSD_THRU;
+}
+static inline int op_gives(unsigned kind)
+{
+    return kind != OP_FABIN && kind != OP_DSD_IN;
 }
 
 /* ------------------------------------------------------------ fabric ops */
@@ -140,25 +178,34 @@ static uint32_t take(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
     return w;
 }
 
-/* Move one wavelet of a fabin if it can.  Returns 1 if it moved. */
-static int fabin_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
+/* The CE queue from which op (taking from color op->color) can take a
+ * data wavelet now (*w gets it), or WSE_NONE. */
+static uint32_t fabin_ready(wse_engine *e, uint32_t pe, const wse_op *op, uint64_t t, uint32_t *w)
 {
-    uint32_t qi, w;
     if (op->flags & OPF_ONE_QUEUE) {        /* the common case: no scan */
         wse_queue *q = &e->q[op->queue];
         queue_sync(q, t);
-        if (queue_visible(e, q) == 0 || control_head(e, pe, op->queue, &w))
-            return 0;
-        qi = op->queue;
-    } else if ((qi = ready_queue(e, pe, op->color, t, &w)) == WSE_NONE) {
-        return 0;
+        if (queue_visible(e, q) == 0 || control_head(e, pe, op->queue, w))
+            return WSE_NONE;
+        return op->queue;
     }
+    return ready_queue(e, pe, op->color, t, w);
+}
+
+/* Move one wavelet of a fabin if it can.  Returns 1 if it moved. */
+static int fabin_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
+{
+    uint32_t w, qi = fabin_ready(e, pe, op, t, &w);
+    if (qi == WSE_NONE)
+        return 0;
     take_peeked(e, pe, qi, t);
     uint8_t *dst = sram_base(e, pe) + op->addr + (int64_t)op->done * op->stride * 4;
     if (op->flags & WSE_FABIN_ADD) {
+        /* the descriptor add d = d + fabin on fp32, kept in the compact
+         * op: the same element arithmetic as every descriptor op */
         float f;
         memcpy(&f, dst, 4);
-        f += pe_bits_f32(w);
+        f = wse__elem_fcompute(EL_ADD, f, pe_bits_f32(w), 0.0f);
         memcpy(dst, &f, 4);
         e->cnt[pe].flops++;
     } else {
@@ -184,20 +231,50 @@ static int fabout_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
     return 1;
 }
 
-/* Move one wavelet of op if it can and the ramp is free that way.
- * Returns 1 if it moved. */
+/* Move one element of a descriptor operation if it can: it needs a
+ * wavelet if it takes one, a credit if it sends one, both in the same
+ * cycle for fabin to fabout.  Returns 1 if it moved. */
+static int dsd_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
+{
+    const wse_opx *x = &e->opx[op->addr];
+    uint32_t w = 0, qi = WSE_NONE;
+    if (op_takes(op->kind) && (qi = fabin_ready(e, pe, op, t, &w)) == WSE_NONE)
+        return 0;
+    if (op_gives(op->kind)) {
+        wse_queue *r = &e->q[x->out_queue];
+        queue_sync(r, t);
+        if (!queue_credit(e, r))
+            return 0;
+    }
+    if (qi != WSE_NONE)
+        take_peeked(e, pe, qi, t);
+    uint32_t v = wse__elem_step(&x->el, sram_base(e, pe), op->done, w);
+    e->cnt[pe].flops += x->el.flops;
+    e->cnt[pe].sram_bytes += x->el.sram_bytes;
+    if (op_gives(op->kind)) {
+        queue_push(e, x->out_queue, v, 0);
+        sched_wake(e, pe, t + (uint64_t)e->latency);
+        e->cnt[pe].sent++;
+        e->st.wavelets_sent++;
+    }
+    return 1;
+}
+
+/* Move one wavelet of op if it can and the ramp is free the ways it
+ * needs.  Returns 1 if it moved. */
 static int op_step(wse_engine *e, uint32_t pe, wse_op *op, int *ramp_out,
                    int *ramp_in, uint64_t t)
 {
-    if (op->kind == OP_FABIN) {
-        if (*ramp_in || !fabin_step(e, pe, op, t))
-            return 0;
-        *ramp_in = 1;
-        return 1;
-    }
-    if (*ramp_out || !fabout_step(e, pe, op, t))
+    int in = op_takes(op->kind), out = op_gives(op->kind);
+    if ((in && *ramp_in) || (out && *ramp_out))
         return 0;
-    *ramp_out = 1;
+    int moved = op->kind == OP_FABIN ? fabin_step(e, pe, op, t)
+              : op->kind <= OP_SEND ? fabout_step(e, pe, op, t)
+              : dsd_step(e, pe, op, t);
+    if (!moved)
+        return 0;
+    *ramp_in |= in;
+    *ramp_out |= out;
     return 1;
 }
 
@@ -210,12 +287,12 @@ static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
     int ramp_out = 0, more = 0;
     for (unsigned i = 0; i < p->nops;) {
         wse_op *op = op_at(e, p, i);
-        if (op->kind == OP_FABIN)
+        if (op_takes(op->kind))
             *fabin_colors |= 1u << op->color;
         int started = (int32_t)((uint32_t)t - op->start) >= 0;
         if (!started || !op_step(e, pe, op, &ramp_out, ramp_in, t)) {
             int blocked_on_port = started &&
-                ((op->kind == OP_FABIN && *ramp_in) || (op->kind != OP_FABIN && ramp_out));
+                ((op_takes(op->kind) && *ramp_in) || (op_gives(op->kind) && ramp_out));
             more |= blocked_on_port;
             i++;
             continue;
@@ -230,6 +307,8 @@ static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
             p->active |= 1ull << op->on_done;
         if (!(op->flags & WSE_ASYNC))
             p->flags &= (uint8_t)~PE_SYNC_WAIT;
+        if (op->kind > OP_SEND)
+            wse__ce_opx_release(e, op->addr);
         op_remove(e, p, i);
     }
     return more;
@@ -326,8 +405,11 @@ void wse__ce_describe(const wse_engine *e, uint32_t pe, char *buf, size_t n)
     int y, x = pe_xy(e, pe, &y);
     if (p->nops) {
         const wse_op *op = op_at(e, p, 0);
+        static const char *const kind[] = { "fabout", "fabin", "fabout", "a descriptor op from fabin",
+                                            "a descriptor op to fabout",
+                                            "a descriptor op from fabin to fabout" };
         snprintf(buf, n, "PE (%d,%d) waits in %s on color %d (%u of %u wavelets moved)",
-                 x, y, op->kind == OP_FABIN ? "fabin" : "fabout", op->color, op->done, op->n);
+                 x, y, kind[op->kind], op->color, op->done, op->n);
         return;
     }
     uint64_t data = p->data_tasks & ~p->blocked;

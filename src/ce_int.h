@@ -11,6 +11,11 @@
 /* A new op slot after PE pe's last op, or NULL (out of memory, or the PE
  * already has WSE_MAX_OPS_PER_PE ops in progress). */
 wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe);
+/* A new operand record for a descriptor operation in flight (its index
+ * goes in the op's addr), or WSE_NONE when out of memory; may move
+ * e->opx.  Released when the op completes, or with release. */
+uint32_t wse__ce_opx_new(wse_engine *e);
+void wse__ce_opx_release(wse_engine *e, uint32_t xi);
 /* One cycle of PE pe's compute engine at t: its fabric operations move a
  * wavelet each where they can (in issue order, one per ramp direction),
  * then, if the CE is free, the highest-priority ready task runs.  Returns
