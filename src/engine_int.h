@@ -12,6 +12,9 @@
  *   setup.c   running every PE's setup (and the halo PEs')
  *   engine.c  the facade: create, the time loop, queries, destroy
  *   pe.c      the PE API programs call (wse/pe.h)
+ *   dsd.c     the PE API's descriptor operations
+ *   elem.c    one element of a descriptor operation (engine-free; ce.c
+ *             and dsd.c both use it)
  *
  * All emulator state is plain arrays indexed by integers (no pointers
  * between records), so a shard can be serialised and redistributed.
