@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <CUnit/CUnit.h>
+#include "harness.h"
 #include "probe.h"
 #include "test_list.h"
 #include "wse/pe.h"
@@ -99,8 +100,52 @@ static void dsd_block(const wse_pe *pe, const void *state, wse_array_block *b)
     b->stride[0] = b->stride[1] = b->stride[2] = 1;
 }
 
+static int dsd_shape3(const void *params, int width, int height, int64_t shape[3], int n)
+{
+    (void)params;
+    shape[0] = height;
+    shape[1] = width;
+    shape[2] = n;
+    return 3;
+}
+
+static int h_shape(const void *params, int width, int height, int64_t shape[3])
+{
+    return dsd_shape3(params, width, height, shape, 64);
+}
+
+static int log_shape(const void *params, int width, int height, int64_t shape[3])
+{
+    return dsd_shape3(params, width, height, shape, LOGN);
+}
+
+static void vec_block(const wse_pe *pe, wse_array_block *b, void *ptr, int n)
+{
+    b->ptr = ptr;
+    b->origin[0] = pe_y(pe);
+    b->origin[1] = pe_x(pe);
+    b->origin[2] = 0;
+    b->extent[0] = b->extent[1] = 1;
+    b->extent[2] = n;
+    b->stride[0] = b->stride[1] = n;
+    b->stride[2] = 1;
+}
+
+static void h_block(const wse_pe *pe, const void *state, wse_array_block *b)
+{
+    vec_block(pe, b, (void *)(uintptr_t)((const dsd_state *)state)->h, 64);
+}
+
+static void log_block(const wse_pe *pe, const void *state, wse_array_block *b)
+{
+    vec_block(pe, b, (void *)(uintptr_t)((const dsd_state *)state)->log_value, LOGN);
+}
+
+/* Outputs, so that runs cut into shards can be compared by digest. */
 static const wse_array_spec dsd_arrays[] = {
     { "remaining", WSE_U32, 0, 1, "tasks left per PE", dsd_shape, dsd_block },
+    { "h", WSE_F32, 0, 1, "the h vector per PE", h_shape, h_block },
+    { "log", WSE_U32, 0, 1, "data wavelets received per PE", log_shape, log_block },
 };
 
 static const wse_program dsd_program = {
@@ -109,18 +154,24 @@ static const wse_program dsd_program = {
     .summary = "test: descriptor operations",
     .params_size = sizeof(dsd_params),
     .arrays = dsd_arrays,
-    .n_arrays = 1,
+    .n_arrays = 3,
     .device = { .state_size = sizeof(dsd_state), .setup = dsd_setup, .task = dsd_task },
 };
 
-static wse_engine *dsd_run(int w, void (*setup)(wse_pe *, dsd_state *),
-                           void (*start)(wse_pe *, dsd_state *), int *rc, wse_error *err)
+static wse_topology dsd_topology(int w)
 {
     wse_topology t = probe_topology(w, 1, 2, 1);
     t.vector_startup_cycles = V;
     t.fabric_startup_cycles = F;
     t.simd_fp32 = SIMD32;
     t.simd_fp16 = SIMD16;
+    return t;
+}
+
+static wse_engine *dsd_run(int w, void (*setup)(wse_pe *, dsd_state *),
+                           void (*start)(wse_pe *, dsd_state *), int *rc, wse_error *err)
+{
+    wse_topology t = dsd_topology(w);
     dsd_params p = { setup, start };
     wse_engine *e = NULL;
     wse_rect r = { 0, 0, w, 1 };
@@ -618,6 +669,29 @@ static void test_fabin_to_fabout(void)
     wse_engine_destroy(e);
 }
 
+/* ------------------------------------------------------------ shards */
+
+/* The fabric-operand scenarios give the same outputs, cycles and counters
+ * with every link a shard edge as in one shard. */
+static void test_shards(void)
+{
+    static const struct {
+        void (*setup)(wse_pe *, dsd_state *);
+        void (*start)(wse_pe *, dsd_state *);
+        int w;
+    } sc[] = { { fmac_setup, fmac_start, 2 }, { scale_setup, scale_start, 2 },
+               { thru_setup, thru_start, 3 } };
+    for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++) {
+        wse_topology t = dsd_topology(sc[i].w);
+        dsd_params p = { sc[i].setup, sc[i].start };
+        harness_outcome one = harness_run(&dsd_program, &p, &t, sc[i].w, 1, 1, 1, 0, 0);
+        harness_outcome cut = harness_run(&dsd_program, &p, &t, sc[i].w, 1, sc[i].w, 1, 0, 0);
+        CU_ASSERT_EQUAL(one.rc, 0);
+        CU_ASSERT(one.st.cycles > 0);
+        harness_same(&one, &cut);
+    }
+}
+
 int test_dsd_suite(void)
 {
     CU_pSuite s = CU_add_suite("dsd", NULL, NULL);
@@ -629,7 +703,8 @@ int test_dsd_suite(void)
         !CU_add_test(s, "bad descriptors fail and do nothing", test_errors) ||
         !CU_add_test(s, "FMAC with a fabin operand", test_fabin_fmac) ||
         !CU_add_test(s, "scale into a fabout", test_fabout_scale) ||
-        !CU_add_test(s, "fabin + memory -> fabout", test_fabin_to_fabout))
+        !CU_add_test(s, "fabin + memory -> fabout", test_fabin_to_fabout) ||
+        !CU_add_test(s, "fabric operands across shard edges", test_shards))
         return CU_get_error();
     return 0;
 }
