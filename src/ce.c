@@ -238,6 +238,10 @@ static int dsd_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
 {
     const wse_opx *x = &e->opx[op->addr];
     uint32_t w = 0, qi = WSE_NONE;
+    /* a FIFO empty or full: only this PE's ops change it, and any op
+     * that moves makes the PE come back next cycle */
+    if (!wse__elem_ready(&x->el, sram_base(e, pe)))
+        return 0;
     if (op_takes(op->kind) && (qi = fabin_ready(e, pe, op, t, &w)) == WSE_NONE)
         return 0;
     if (op_gives(op->kind)) {

@@ -74,6 +74,17 @@ static int bad_shape(wse_pe *pe, const char *what, int k, wse_dsd *o, uint32_t *
     }
     if (o->kind != WSE_DSD_MEM)
         o->ndim = 1;
+    if (o->kind == WSE_DSD_FIFO) {      /* extent[0] is the capacity */
+        if (o->extent[0] < 1 || o->extent[0] > WSE_MAX_OP_LENGTH) {
+            wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: operand %s: FIFO capacity %d is not in 1..%d",
+                          what, role[k], o->extent[0], WSE_MAX_OP_LENGTH);
+            return 1;
+        }
+        for (int j = 1; j < WSE_DSD_DIMS; j++)
+            o->extent[j] = 1;
+        *n = 0;                         /* it takes the others' length */
+        return 0;
+    }
     if (o->ndim < 1 || o->ndim > WSE_DSD_DIMS) {
         wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: operand %s: %d dimensions (1..%d)",
                       what, role[k], o->ndim, WSE_DSD_DIMS);
@@ -102,6 +113,10 @@ static int bad_shape(wse_pe *pe, const char *what, int k, wse_dsd *o, uint32_t *
 static int bad_memory(wse_pe *pe, const char *what, int k, const wse_dsd *o)
 {
     int64_t sz = wse__elem_size(o->dtype), lo = 0, hi = 0;
+    if (o->kind == WSE_DSD_FIFO) {      /* counters, then the elements */
+        sz = 4;
+        hi = (8 + (int64_t)o->extent[0] * wse__elem_size(o->dtype) + 3) / 4 - 1;
+    } else
     for (int j = 0; j < o->ndim; j++) {
         int64_t span = (int64_t)(o->extent[j] - 1) * o->stride[j];
         *(span > 0 ? &hi : &lo) += span;
@@ -128,13 +143,14 @@ static int bad_memory(wse_pe *pe, const char *what, int k, const wse_dsd *o)
 static int bad_kinds(wse_pe *pe, const char *what, const wse_elem_op *op, int nsrc)
 {
     int fabin = 0;
-    if (op->opd[0].kind != WSE_DSD_MEM && op->opd[0].kind != WSE_DSD_FABOUT)
-        return fail(pe, what, "the destination d must be a memory or fabout descriptor");
+    int d = op->opd[0].kind;
+    if (d != WSE_DSD_MEM && d != WSE_DSD_FABOUT && d != WSE_DSD_FIFO)
+        return fail(pe, what, "the destination d must be a memory, fabout or FIFO descriptor");
     for (int k = 1; k <= nsrc; k++) {
         int kind = op->opd[k].kind;
-        if (kind != WSE_DSD_MEM && kind != WSE_DSD_FABIN) {
+        if (kind != WSE_DSD_MEM && kind != WSE_DSD_FABIN && kind != WSE_DSD_FIFO) {
             wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
-                          "%s: source %s must be a memory or fabin descriptor", what, role[k]);
+                          "%s: source %s must be a memory, fabin or FIFO descriptor", what, role[k]);
             return 1;
         }
         fabin += kind == WSE_DSD_FABIN;
@@ -291,24 +307,32 @@ static void issue(wse_pe *pe, const char *what, int code, wse_dsd d, const wse_d
     if (bad_kinds(pe, what, &op, nsrc))
         return;
     uint32_t n = 0;
-    int fabric = 0, narrow = 1;
+    int fabric = 0, fifo = 0, narrow = 1, first = -1;
     for (int k = 0; k <= nsrc; k++) {
         wse_dsd *o = &op.opd[k];
         uint32_t len;
-        if (bad_shape(pe, what, k, o, &len) || (o->kind == WSE_DSD_MEM && bad_memory(pe, what, k, o)))
+        int in_sram = o->kind == WSE_DSD_MEM || o->kind == WSE_DSD_FIFO;
+        if (bad_shape(pe, what, k, o, &len) || (in_sram && bad_memory(pe, what, k, o)))
             return;
-        if (k == 0)
+        if (o->kind == WSE_DSD_FIFO) {
+            fifo = 1;
+        } else if (first < 0) {
+            first = k;
             n = len;
-        else if (len != n) {
-            wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: operand %s has %u elements, d has %u",
-                          what, role[k], len, n);
+        } else if (len != n) {
+            wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "%s: operand %s has %u elements, %s has %u",
+                          what, role[k], len, role[first], n);
             return;
         }
         unsigned sz = wse__elem_size(o->dtype);
         narrow &= sz <= 2;
-        fabric |= o->kind != WSE_DSD_MEM;
-        if (o->kind == WSE_DSD_MEM)
+        fabric |= !in_sram;
+        if (in_sram)
             op.sram_bytes = (uint16_t)(op.sram_bytes + sz);
+    }
+    if (fifo && !fabric) {
+        fail(pe, what, "a FIFO operand needs a fabin or fabout operand beside it (the operation waits on the FIFO in flight)");
+        return;
     }
     if (bad_types(pe, what, &op, nsrc + 1))
         return;

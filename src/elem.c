@@ -92,8 +92,44 @@ int64_t wse__elem_pos(const wse_dsd *d, uint32_t i)
     return p;
 }
 
-static uint8_t *elem_addr(const wse_dsd *o, uint8_t *base, uint32_t i)
+/* A FIFO's counters (pushed, popped) sit at o->off, its elements after
+ * them.  A program may scribble on the counters: indices are taken modulo
+ * the capacity, so that can garble the data but never leave the buffer. */
+static void fifo_counts(const wse_dsd *o, const uint8_t *base, uint32_t c[2])
 {
+    memcpy(c, base + o->off, 8);
+}
+
+static uint8_t *fifo_slot(const wse_dsd *o, uint8_t *base, int pop)
+{
+    uint32_t c[2];
+    fifo_counts(o, base, c);
+    uint32_t k = c[pop]++;
+    memcpy(base + o->off, c, 8);
+    return base + o->off + 8 + (int64_t)(k % (uint32_t)o->extent[0]) * wse__elem_size(o->dtype);
+}
+
+int wse__elem_ready(const wse_elem_op *op, const uint8_t *base)
+{
+    for (int k = 0; k < 4; k++) {
+        const wse_dsd *o = &op->opd[k];
+        if (o->kind != WSE_DSD_FIFO)
+            continue;
+        uint32_t c[2];
+        fifo_counts(o, base, c);
+        uint32_t held = c[0] - c[1];
+        if (k == 0 ? held >= (uint32_t)o->extent[0] : held == 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Element i of memory operand o, or the next slot of FIFO o (pop: as a
+ * source). */
+static uint8_t *elem_addr(const wse_dsd *o, uint8_t *base, uint32_t i, int pop)
+{
+    if (o->kind == WSE_DSD_FIFO)
+        return fifo_slot(o, base, pop);
     return base + o->off + wse__elem_pos(o, i) * (int64_t)wse__elem_size(o->dtype);
 }
 
@@ -102,8 +138,8 @@ static uint32_t load(const wse_dsd *o, uint8_t *base, uint32_t i, uint32_t w)
 {
     unsigned sz = wse__elem_size(o->dtype);
     uint32_t v = w;
-    if (o->kind == WSE_DSD_MEM) {
-        uint8_t *p = elem_addr(o, base, i);
+    if (o->kind == WSE_DSD_MEM || o->kind == WSE_DSD_FIFO) {
+        uint8_t *p = elem_addr(o, base, i, 1);
         uint16_t v16;
         switch (sz) {
         case 1: v = *p; break;
@@ -116,9 +152,9 @@ static uint32_t load(const wse_dsd *o, uint8_t *base, uint32_t i, uint32_t w)
 
 static void store(const wse_dsd *o, uint8_t *base, uint32_t i, uint32_t v)
 {
-    if (o->kind != WSE_DSD_MEM)
+    if (o->kind != WSE_DSD_MEM && o->kind != WSE_DSD_FIFO)
         return;
-    uint8_t *p = elem_addr(o, base, i);
+    uint8_t *p = elem_addr(o, base, i, 0);
     uint16_t v16 = (uint16_t)v;
     uint8_t v8 = (uint8_t)v;
     switch (wse__elem_size(o->dtype)) {

@@ -49,6 +49,9 @@ int64_t wse__elem_pos(const wse_dsd *d, uint32_t i);
  * Writes a memory destination; returns the result as a wavelet (the low
  * bits for 16-bit and 8-bit elements). */
 uint32_t wse__elem_step(const wse_elem_op *op, uint8_t *base, uint32_t i, uint32_t w);
+/* Whether element i of op can be done now: no FIFO source is empty and no
+ * FIFO destination full. */
+int wse__elem_ready(const wse_elem_op *op, const uint8_t *base);
 /* Elements 0..n-1 of op, in order (no fabric operand). */
 void wse__elem_run(const wse_elem_op *op, uint8_t *base, uint32_t n);
 

@@ -34,6 +34,8 @@ typedef struct dsd_state {
     uint32_t words[16];
     uint64_t t0, t1;            /* pe_cycle around the ops under test */
     uint64_t done_cycle;        /* start of the on_done task */
+    uint64_t done2_cycle;       /* of the second one */
+    uint32_t fifo[2 + 4];       /* counters, then 4 elements */
     uint32_t log_n;             /* data wavelets received */
     uint64_t log_cycle[LOGN];
     uint32_t log_value[LOGN];
@@ -44,7 +46,7 @@ typedef struct dsd_params {
     void (*start)(wse_pe *pe, dsd_state *s);    /* the start task's body */
 } dsd_params;
 
-enum { T_START = WSE_LOCAL_TASK(0), T_DONE = WSE_LOCAL_TASK(1) };
+enum { T_START = WSE_LOCAL_TASK(0), T_DONE = WSE_LOCAL_TASK(1), T_DONE2 = WSE_LOCAL_TASK(2) };
 
 static uint32_t off(const dsd_state *s, const void *p) { return pe_offset(s, p); }
 
@@ -60,6 +62,7 @@ static int dsd_setup(wse_pe *pe, void *state)
     const dsd_params *p = pe_params(pe);
     pe_bind_local_task(pe, T_START);
     pe_bind_local_task(pe, T_DONE);
+    pe_bind_local_task(pe, T_DONE2);
     p->setup(pe, s);
     if (s->remaining == 0)
         pe_finish(pe);
@@ -76,6 +79,8 @@ static void dsd_task(wse_pe *pe, void *state, int task, uint32_t payload)
         s->t1 = pe_cycle(pe);
     } else if (task == T_DONE) {
         s->done_cycle = pe_cycle(pe) - 1;       /* minus its switch */
+    } else if (task == T_DONE2) {
+        s->done2_cycle = pe_cycle(pe) - 1;
     } else if (s->log_n < LOGN) {
         s->log_cycle[s->log_n] = pe_cycle(pe) - 1;
         s->log_value[s->log_n++] = payload;
@@ -669,6 +674,91 @@ static void test_fabin_to_fabout(void)
     wse_engine_destroy(e);
 }
 
+/* ------------------------------------------------------------ FIFOs */
+
+/* 0 sends NW words on color 0; 1 receives them into a 4-element FIFO and,
+ * 20 cycles later, starts sending them from it on color 1; 2 logs. */
+static void fifo_setup(wse_pe *pe, dsd_state *s)
+{
+    int x = pe_x(pe);
+    if (x == 0) {
+        pe_route(pe, 0, WSE_RAMP, WSE_E);
+        for (int i = 0; i < NW; i++)
+            s->words[i] = 0x1000u + (uint32_t)i;
+        s->remaining = 1;
+        pe_activate(pe, T_START);
+    } else if (x == 1) {
+        pe_route(pe, 0, WSE_W, WSE_RAMP);
+        pe_route(pe, 1, WSE_RAMP, WSE_E);
+        s->remaining = 3;
+        pe_activate(pe, T_START);
+    } else {
+        pe_route(pe, 1, WSE_W, WSE_RAMP);
+        pe_bind_data_task(pe, 1);
+        s->remaining = NW;
+    }
+}
+
+static void fifo_start(wse_pe *pe, dsd_state *s)
+{
+    if (pe_x(pe) == 0) {
+        pe_fabout(pe, 0, s->words, NW, 1, WSE_NO_TASK, WSE_ASYNC);
+        return;
+    }
+    wse_dsd fifo = pe_fifo_dsd(WSE_U32, off(s, s->fifo), 4);
+    pe_dmov(pe, fifo, pe_fabin_dsd(WSE_U32, 0, NW), T_DONE, WSE_ASYNC);
+    pe_charge(pe, 20, 0);
+    pe_dmov(pe, pe_fabout_dsd(WSE_U32, 1, NW), fifo, T_DONE2, WSE_ASYNC);
+}
+
+/* The fill op starts at 1 + F = 3 and pushes words 0..3 as they arrive,
+ * at 5..8; then the FIFO is full and words 4 and 5 wait in the CE queue.
+ * The drain op starts at 1 + F + 20 + F = 25 and pops one per cycle,
+ * 25..30, PE 2 seeing each 2 cycles later; each pop makes room for the
+ * fill op (issued first, so served first) the next cycle: words 4 and 5
+ * go in at 26 and 27, when the fill op completes (not at 10, as it would
+ * with room for all 6). */
+static void test_fifo(void)
+{
+    wse_error err;
+    int rc;
+    wse_engine *e = dsd_run(3, fifo_setup, fifo_start, &rc, &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    dsd_state *s = dsd_at(e, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL_FATAL(s->log_n, (uint32_t)NW);
+    for (uint32_t i = 0; i < NW; i++) {
+        CU_ASSERT_EQUAL(s->log_value[i], 0x1000u + i);
+        CU_ASSERT_EQUAL(s->log_cycle[i], 27u + i);
+    }
+    dsd_state *m = dsd_at(e, 1);
+    CU_ASSERT_EQUAL(m->t1 - m->t0, 2u * F + 20);
+    CU_ASSERT_EQUAL(m->done_cycle, 27u);
+    CU_ASSERT_EQUAL(m->done2_cycle, 25u + NW - 1);
+    CU_ASSERT_EQUAL(m->fifo[0], (uint32_t)NW);      /* pushed */
+    CU_ASSERT_EQUAL(m->fifo[1], (uint32_t)NW);      /* popped */
+    CU_ASSERT_EQUAL(pe_fifo_bytes(WSE_U32, 4), 24u);
+    CU_ASSERT_EQUAL(pe_fifo_bytes(WSE_U16, 3), 16u);
+    wse_engine_destroy(e);
+}
+
+/* A FIFO without a fabric operand would have to block the task: refused. */
+static void fifo_alone(wse_pe *pe, dsd_state *s)
+{
+    pe_dmov(pe, pe_mem1d(WSE_U32, off(s, s->words), 4, 1), pe_fifo_dsd(WSE_U32, off(s, s->fifo), 4),
+            WSE_NO_TASK, 0);
+}
+
+static void test_fifo_needs_fabric(void)
+{
+    wse_error err;
+    int rc;
+    wse_engine *e = dsd_run(1, start_only, fifo_alone, &rc, &err);
+    CU_ASSERT_EQUAL(rc, WSE_EPROGRAM);
+    CU_ASSERT_STRING_EQUAL(err.msg, "PE (0,0) at cycle 0: pe_dmov: a FIFO operand needs a fabin or fabout operand beside it (the operation waits on the FIFO in flight)");
+    wse_engine_destroy(e);
+}
+
 /* ------------------------------------------------------------ shards */
 
 /* The fabric-operand scenarios give the same outputs, cycles and counters
@@ -680,7 +770,7 @@ static void test_shards(void)
         void (*start)(wse_pe *, dsd_state *);
         int w;
     } sc[] = { { fmac_setup, fmac_start, 2 }, { scale_setup, scale_start, 2 },
-               { thru_setup, thru_start, 3 } };
+               { thru_setup, thru_start, 3 }, { fifo_setup, fifo_start, 3 } };
     for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++) {
         wse_topology t = dsd_topology(sc[i].w);
         dsd_params p = { sc[i].setup, sc[i].start };
@@ -704,6 +794,8 @@ int test_dsd_suite(void)
         !CU_add_test(s, "FMAC with a fabin operand", test_fabin_fmac) ||
         !CU_add_test(s, "scale into a fabout", test_fabout_scale) ||
         !CU_add_test(s, "fabin + memory -> fabout", test_fabin_to_fabout) ||
+        !CU_add_test(s, "a FIFO between a fabin and a fabout", test_fifo) ||
+        !CU_add_test(s, "a FIFO needs a fabric operand", test_fifo_needs_fabric) ||
         !CU_add_test(s, "fabric operands across shard edges", test_shards))
         return CU_get_error();
     return 0;

@@ -349,9 +349,10 @@ static inline float pe_bits_f32(uint32_t u)
  * integer ops.  on_done (unless WSE_NO_TASK) is activated when it ends.
  *
  * An operation with a fabric operand (at most one fabin source and at most
- * one fabout destination) is a fabric operation: it costs
- * fabric_startup_cycles to issue and then moves one element per cycle in
- * the background under backpressure, exactly like pe_fabin and pe_fabout
+ * one fabout destination; FIFO operands, below, only beside one) is a
+ * fabric operation: it costs fabric_startup_cycles to issue and then
+ * moves one element per cycle in the background under backpressure,
+ * exactly like pe_fabin and pe_fabout
  * (WSE_ASYNC, on_done, issue order, a fabin one claims its color from
  * data tasks), reading memory sources and writing a memory destination as
  * each element moves.  A fabin-to-fabout one needs a wavelet and a credit
@@ -365,7 +366,8 @@ static inline float pe_bits_f32(uint32_t u)
  */
 #define WSE_DSD_DIMS 4
 
-enum { WSE_DSD_NONE = 0, WSE_DSD_MEM = 1, WSE_DSD_FABIN = 2, WSE_DSD_FABOUT = 3 };
+enum { WSE_DSD_NONE = 0, WSE_DSD_MEM = 1, WSE_DSD_FABIN = 2, WSE_DSD_FABOUT = 3,
+       WSE_DSD_FIFO = 4 };
 
 typedef struct wse_dsd {
     uint8_t kind;                   /* WSE_DSD_* */
@@ -411,6 +413,29 @@ static inline wse_dsd pe_fabout_dsd(int dtype, int color, int n)
 {
     wse_dsd d = { WSE_DSD_FABOUT, (uint8_t)dtype, 1, (int8_t)color, 0, { n, 1, 1, 1 }, { 0, 0, 0, 0 } };
     return d;
+}
+
+/*
+ * A FIFO is a circular buffer in SRAM: at off (a multiple of 4) two
+ * uint32 counters (elements pushed, elements popped, both counting up
+ * from 0 and wrapping), then room for `capacity` elements.  Allocate
+ * pe_fifo_bytes() for it (whole words); pe_alloc zeroes it, which is an
+ * empty FIFO.  It may be the destination or a source of an operation that
+ * has a fabric operand: as a destination each element is pushed, and the
+ * operation waits while the FIFO is full; as a source each element is
+ * popped, and the operation waits while it is empty.  So a fabin into a
+ * FIFO and a fabout from it, both WSE_ASYNC, let a PE buffer a stream
+ * while its tasks do other work.
+ */
+static inline wse_dsd pe_fifo_dsd(int dtype, uint32_t off, int capacity)
+{
+    wse_dsd d = { WSE_DSD_FIFO, (uint8_t)dtype, 1, 0, off, { capacity, 1, 1, 1 }, { 1, 0, 0, 0 } };
+    return d;
+}
+static inline uint32_t pe_fifo_bytes(int dtype, int capacity)
+{
+    static const uint8_t size[] = { 4, 4, 4, 1, 2, 2, 2 };
+    return (8u + (uint32_t)capacity * (dtype >= 0 && dtype < 7 ? size[dtype] : 0u) + 3u) & ~3u;
 }
 
 /* Memory descriptor d moved by `elements` elements (may be negative). */
