@@ -574,6 +574,61 @@ static void test_fabin_fmac(void)
     wse_engine_destroy(e);
 }
 
+/* PE 1 adds the stream into h synchronously, with a descriptor add or
+ * with the old flag, and activates a second task right after issuing. */
+static int use_flag;
+
+static void add_start(wse_pe *pe, dsd_state *s)
+{
+    if (pe_x(pe) == 0) {
+        fmac_start(pe, s);
+        return;
+    }
+    memcpy(s->h, s->g, sizeof s->h);
+    if (use_flag)
+        pe_fabin(pe, 0, s->h, NW, 1, T_DONE, WSE_FABIN_ADD);
+    else
+        pe_dadd(pe, pe_mem1d(WSE_F32, off(s, s->h), NW, 1), pe_mem1d(WSE_F32, off(s, s->h), NW, 1),
+                pe_fabin_dsd(WSE_F32, 0, NW), T_DONE, 0);
+    pe_activate(pe, T_DONE2);
+}
+
+static void add_setup(wse_pe *pe, dsd_state *s)
+{
+    fmac_setup(pe, s);
+    if (pe_x(pe) == 1)
+        s->remaining = 3;
+}
+
+/* Without WSE_ASYNC the CE runs nothing else until the op is done: the
+ * second task, ready since cycle 1 + F, runs right after on_done (at
+ * 2 + F + NW), at 3 + F + NW.  WSE_FABIN_ADD is the same operation. */
+static void test_sync_and_fabin_add(void)
+{
+    uint64_t flops[2];
+    float h[2][NW];
+    for (use_flag = 0; use_flag < 2; use_flag++) {
+        wse_error err;
+        int rc;
+        wse_engine *e = dsd_run(2, add_setup, add_start, &rc, &err);
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
+        dsd_state *s = dsd_at(e, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        for (int i = 0; i < NW; i++)
+            CU_ASSERT_EQUAL(s->h[i], 100.0f * (float)i + 0.25f * (float)(i + 1));
+        memcpy(h[use_flag], s->h, sizeof h[0]);
+        CU_ASSERT_EQUAL(s->done_cycle, (uint64_t)(2 + F + NW));
+        CU_ASSERT_EQUAL(s->done2_cycle, (uint64_t)(3 + F + NW));
+        wse_engine_stats st;
+        wse_engine_stats_get(e, &st);
+        flops[use_flag] = st.flops;
+        wse_engine_destroy(e);
+    }
+    CU_ASSERT_EQUAL(memcmp(h[0], h[1], sizeof h[0]), 0);
+    CU_ASSERT_EQUAL(flops[0], (uint64_t)NW);
+    CU_ASSERT_EQUAL(flops[1], (uint64_t)NW);
+}
+
 /* PE 0 sends a * 3 (fabout destination); PE 1's data task logs it. */
 static void scale_setup(wse_pe *pe, dsd_state *s)
 {
@@ -793,6 +848,7 @@ int test_dsd_suite(void)
         !CU_add_test(s, "bad descriptors fail and do nothing", test_errors) ||
         !CU_add_test(s, "FMAC with a fabin operand", test_fabin_fmac) ||
         !CU_add_test(s, "scale into a fabout", test_fabout_scale) ||
+        !CU_add_test(s, "synchronous, and WSE_FABIN_ADD is a descriptor add", test_sync_and_fabin_add) ||
         !CU_add_test(s, "fabin + memory -> fabout", test_fabin_to_fabout) ||
         !CU_add_test(s, "a FIFO between a fabin and a fabout", test_fifo) ||
         !CU_add_test(s, "a FIFO needs a fabric operand", test_fifo_needs_fabric) ||
