@@ -69,21 +69,86 @@ wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe)
     return &e->opb[b].op[p->nops++ % WSE_OPS_PER_BLOCK];
 }
 
-void wse__ce_in_flight(const wse_engine *e, uint32_t pe, wse_inflight *f)
+/* Whether an op of kind takes wavelets from the CE's queues (uses the
+ * ramp inward), and whether it sends them (the ramp outward). */
+static inline int op_takes(unsigned kind)
 {
-    const wse_pestate *p = &e->pe[pe];
-    *f = (wse_inflight){ 0 };
+    return kind == OP_FABIN || kind == OP_DSD_IN || kind == OP_DSD_THRU;
+}
+static inline int op_gives(unsigned kind)
+{
+    return kind != OP_FABIN && kind != OP_DSD_IN;
+}
+
+/* Colors of PE pe's fabric ops in progress: with an op that takes from
+ * (in) or gives to (out) the color, and of those the ones with an async op. */
+typedef struct inflight {
+    uint32_t in, out, async_in, async_out;
+} inflight;
+
+static void in_flight(const wse_engine *e, const wse_pestate *p, inflight *f)
+{
+    *f = (inflight){ 0 };
     for (unsigned i = 0; i < p->nops; i++) {
         const wse_op *op = op_at(e, p, i);
-        uint32_t bit = 1u << op->color, async = (op->flags & WSE_ASYNC) ? bit : 0;
-        if (op->kind == OP_FABIN) {
-            f->in_colors |= bit;
-            f->async_in |= async;
-        } else {
-            f->out_colors |= bit;
-            f->async_out |= async;
+        uint32_t async = (op->flags & WSE_ASYNC) ? ~0u : 0u;
+        if (op_takes(op->kind)) {
+            f->in |= 1u << op->color;
+            f->async_in |= async & (1u << op->color);
+        }
+        if (op_gives(op->kind)) {
+            int c = op->kind == OP_DSD_THRU ? e->opx[op->addr].el.opd[0].color : op->color;
+            f->out |= 1u << c;
+            f->async_out |= async & (1u << c);
         }
     }
+}
+
+/* Fail if `need` of a resource is over the program's `limit` (the
+ * topology's `total`, less what host I/O keeps). */
+int wse__ce_over_limit(wse_engine *e, uint32_t pe, const char *what, const char *resource,
+                       unsigned need, int limit, int total)
+{
+    if ((int)need <= limit)
+        return 0;
+    wse__fault_pe(e, pe, WSE_EPROGRAM,
+                  "%s: needs %u %s at once; topology '%s' leaves a program %d (it has %d, host I/O keeps %d)",
+                  what, need, resource, e->topo.name, limit, total, total - limit);
+    return 1;
+}
+
+/*
+ * A color reaches the CE through one input queue and leaves it through one
+ * output queue; a queue runs its operations one at a time, in issue order
+ * (ops_step moves only the oldest of a color's ops that can move).  So
+ * data tasks and ops taking from the fabric hold an input queue per color,
+ * ops giving to it an output queue per color, and a queue with a
+ * WSE_ASYNC op in it a microthread (on wse2 a microthread is a queue's).
+ */
+int wse__ce_over_resources(wse_engine *e, uint32_t pe, int in_color, int out_color,
+                           unsigned flags, const char *what)
+{
+    const wse_pe_machine *m = &e->machine;
+    inflight f;
+    in_flight(e, &e->pe[pe], &f);
+    uint32_t async = (flags & WSE_ASYNC) ? ~0u : 0u;
+    if (in_color >= 0) {
+        uint32_t held = (uint32_t)e->pe[pe].data_tasks | f.in | 1u << in_color;
+        if (wse__ce_over_limit(e, pe, what, "input queues (colors of data tasks and fabins in progress)",
+                       (unsigned)__builtin_popcount(held), m->input_queues, e->topo.input_queues))
+            return 1;
+        f.async_in |= async & (1u << in_color);
+    }
+    if (out_color >= 0) {
+        if (wse__ce_over_limit(e, pe, what, "output queues (colors of fabouts and sends in progress)",
+                       (unsigned)__builtin_popcount(f.out | 1u << out_color), m->output_queues,
+                       e->topo.output_queues))
+            return 1;
+        f.async_out |= async & (1u << out_color);
+    }
+    unsigned threads = (unsigned)(__builtin_popcount(f.async_in) + __builtin_popcount(f.async_out));
+    return wse__ce_over_limit(e, pe, what, "microthreads (queues with WSE_ASYNC operations in progress)",
+                      threads, m->microthreads, e->topo.microthreads);
 }
 
 /* Remove op i, keeping the others in issue order. */
@@ -97,12 +162,40 @@ static void op_remove(wse_engine *e, wse_pestate *p, unsigned i)
 void wse__ce_free(wse_engine *e)
 {
     free(e->opb);
+    free(e->opx);
 }
 
 uint64_t wse__ce_bytes(const wse_engine *e)
 {
-    return (uint64_t)e->opb_cap * sizeof *e->opb;
+    return (uint64_t)e->opb_cap * sizeof *e->opb + (uint64_t)e->opx_cap * sizeof *e->opx;
 }
+
+/* ------------------------------------------------------------ operand records */
+
+uint32_t wse__ce_opx_new(wse_engine *e)
+{
+    if (e->opx_free) {
+        uint32_t xi = e->opx_free - 1;
+        e->opx_free = e->opx[xi].next_free;
+        return xi;
+    }
+    if (e->nopx == e->opx_cap) {
+        uint32_t cap = e->opx_cap ? e->opx_cap + e->opx_cap / 2 : 64;
+        wse_opx *x = realloc(e->opx, (uint64_t)cap * sizeof *x);
+        if (!x)
+            return WSE_NONE;
+        e->opx = x;
+        e->opx_cap = cap;
+    }
+    return e->nopx++;
+}
+
+void wse__ce_opx_release(wse_engine *e, uint32_t xi)
+{
+    e->opx[xi].next_free = e->opx_free;
+    e->opx_free = xi + 1;
+}
+
 
 /* ------------------------------------------------------------ fabric ops */
 
@@ -157,25 +250,34 @@ static uint32_t take(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
     return w;
 }
 
-/* Move one wavelet of a fabin if it can.  Returns 1 if it moved. */
-static int fabin_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
+/* The CE queue from which op (taking from color op->color) can take a
+ * data wavelet now (*w gets it), or WSE_NONE. */
+static uint32_t fabin_ready(wse_engine *e, uint32_t pe, const wse_op *op, uint64_t t, uint32_t *w)
 {
-    uint32_t qi, w;
     if (op->flags & OPF_ONE_QUEUE) {        /* the common case: no scan */
         wse_queue *q = &e->q[op->queue];
         queue_sync(q, t);
-        if (queue_visible(e, q) == 0 || control_head(e, pe, op->queue, &w))
-            return 0;
-        qi = op->queue;
-    } else if ((qi = ready_queue(e, pe, op->color, t, &w)) == WSE_NONE) {
-        return 0;
+        if (queue_visible(e, q) == 0 || control_head(e, pe, op->queue, w))
+            return WSE_NONE;
+        return op->queue;
     }
+    return ready_queue(e, pe, op->color, t, w);
+}
+
+/* Move one wavelet of a fabin if it can.  Returns 1 if it moved. */
+static int fabin_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
+{
+    uint32_t w, qi = fabin_ready(e, pe, op, t, &w);
+    if (qi == WSE_NONE)
+        return 0;
     take_peeked(e, pe, qi, t);
     uint8_t *dst = sram_base(e, pe) + op->addr + (int64_t)op->done * op->stride * 4;
     if (op->flags & WSE_FABIN_ADD) {
+        /* the descriptor add d = d + fabin on fp32, kept in the compact
+         * op: the same element arithmetic as every descriptor op */
         float f;
         memcpy(&f, dst, 4);
-        f += pe_bits_f32(w);
+        f = wse__elem_fcompute(EL_ADD, f, pe_bits_f32(w), 0.0f);
         memcpy(dst, &f, 4);
         e->cnt[pe].flops++;
     } else {
@@ -201,20 +303,54 @@ static int fabout_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
     return 1;
 }
 
-/* Move one wavelet of op if it can and the ramp is free that way.
- * Returns 1 if it moved. */
+/* Move one element of a descriptor operation if it can: it needs a
+ * wavelet if it takes one, a credit if it sends one, both in the same
+ * cycle for fabin to fabout.  Returns 1 if it moved. */
+static int dsd_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
+{
+    const wse_opx *x = &e->opx[op->addr];
+    uint32_t w = 0, qi = WSE_NONE;
+    /* a FIFO empty or full: only this PE's ops change it, and any op
+     * that moves makes the PE come back next cycle */
+    if (!wse__elem_ready(&x->el, sram_base(e, pe)))
+        return 0;
+    if (op_takes(op->kind) && (qi = fabin_ready(e, pe, op, t, &w)) == WSE_NONE)
+        return 0;
+    if (op_gives(op->kind)) {
+        wse_queue *r = &e->q[x->out_queue];
+        queue_sync(r, t);
+        if (!queue_credit(e, r))
+            return 0;
+    }
+    if (qi != WSE_NONE)
+        take_peeked(e, pe, qi, t);
+    uint32_t v = wse__elem_step(&x->el, sram_base(e, pe), op->done, w);
+    e->cnt[pe].flops += x->el.flops;
+    e->cnt[pe].sram_bytes += x->el.sram_bytes;
+    if (op_gives(op->kind)) {
+        queue_push(e, x->out_queue, v, 0);
+        sched_wake(e, pe, t + (uint64_t)e->latency);
+        e->cnt[pe].sent++;
+        e->st.wavelets_sent++;
+    }
+    return 1;
+}
+
+/* Move one wavelet of op if it can and the ramp is free the ways it
+ * needs.  Returns 1 if it moved. */
 static int op_step(wse_engine *e, uint32_t pe, wse_op *op, int *ramp_out,
                    int *ramp_in, uint64_t t)
 {
-    if (op->kind == OP_FABIN) {
-        if (*ramp_in || !fabin_step(e, pe, op, t))
-            return 0;
-        *ramp_in = 1;
-        return 1;
-    }
-    if (*ramp_out || !fabout_step(e, pe, op, t))
+    int in = op_takes(op->kind), out = op_gives(op->kind);
+    if ((in && *ramp_in) || (out && *ramp_out))
         return 0;
-    *ramp_out = 1;
+    int moved = op->kind == OP_FABIN ? fabin_step(e, pe, op, t)
+              : op->kind <= OP_SEND ? fabout_step(e, pe, op, t)
+              : dsd_step(e, pe, op, t);
+    if (!moved)
+        return 0;
+    *ramp_in |= in;
+    *ramp_out |= out;
     return 1;
 }
 
@@ -236,7 +372,7 @@ static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
     int ramp_out = 0, more = 0, syncs = 0;
     for (unsigned i = 0; i < p->nops;) {
         wse_op *op = op_at(e, p, i);
-        if (op->kind == OP_FABIN)
+        if (op_takes(op->kind))
             *fabin_colors |= 1u << op->color;
         /* synchronous ops run on the CE's main thread: one after another */
         int sync = !(op->flags & WSE_ASYNC);
@@ -244,7 +380,7 @@ static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
         syncs += sync;
         if (!started || !op_step(e, pe, op, &ramp_out, ramp_in, t)) {
             int blocked_on_port = started &&
-                ((op->kind == OP_FABIN && *ramp_in) || (op->kind != OP_FABIN && ramp_out));
+                ((op_takes(op->kind) && *ramp_in) || (op_gives(op->kind) && ramp_out));
             more |= blocked_on_port;
             i++;
             continue;
@@ -260,6 +396,8 @@ static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
         /* the next synchronous op starts next cycle (syncs stays up) */
         if (sync && !more_sync(e, p, i + 1))
             p->flags &= (uint8_t)~PE_SYNC_WAIT;    /* the last one is done */
+        if (op->kind > OP_SEND)
+            wse__ce_opx_release(e, op->addr);
         op_remove(e, p, i);
     }
     return more;
@@ -356,8 +494,11 @@ void wse__ce_describe(const wse_engine *e, uint32_t pe, char *buf, size_t n)
     int y, x = pe_xy(e, pe, &y);
     if (p->nops) {
         const wse_op *op = op_at(e, p, 0);
+        static const char *const kind[] = { "fabout", "fabin", "fabout", "a descriptor op from fabin",
+                                            "a descriptor op to fabout",
+                                            "a descriptor op from fabin to fabout" };
         snprintf(buf, n, "PE (%d,%d) waits in %s on color %d (%u of %u wavelets moved)",
-                 x, y, op->kind == OP_FABIN ? "fabin" : "fabout", op->color, op->done, op->n);
+                 x, y, kind[op->kind], op->color, op->done, op->n);
         return;
     }
     uint64_t data = p->data_tasks & ~p->blocked;

@@ -11,12 +11,19 @@
 /* A new op slot after PE pe's last op, or NULL (out of memory, or the PE
  * already has WSE_MAX_OPS_PER_PE ops in progress). */
 wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe);
-/* What PE pe's fabric operations in progress hold of its resources. */
-typedef struct wse_inflight {
-    uint32_t in_colors, out_colors;       /* colors with a fabin / fabout or send */
-    uint32_t async_in, async_out;         /* of those, the ones with a WSE_ASYNC op */
-} wse_inflight;
-void wse__ce_in_flight(const wse_engine *e, uint32_t pe, wse_inflight *f);
+/* Whether PE pe may issue one more fabric op taking from color in_color
+ * and/or giving to out_color (-1: none) with flags: 0, or 1 after failing
+ * the run with what it would take more of than the program has (see
+ * docs/MODEL.md, "Hardware resources"). */
+int wse__ce_over_limit(wse_engine *e, uint32_t pe, const char *what, const char *resource,
+                       unsigned need, int limit, int total);
+int wse__ce_over_resources(wse_engine *e, uint32_t pe, int in_color, int out_color,
+                           unsigned flags, const char *what);
+/* A new operand record for a descriptor operation in flight (its index
+ * goes in the op's addr), or WSE_NONE when out of memory; may move
+ * e->opx.  Released when the op completes, or with release. */
+uint32_t wse__ce_opx_new(wse_engine *e);
+void wse__ce_opx_release(wse_engine *e, uint32_t xi);
 /* One cycle of PE pe's compute engine at t: its fabric operations move a
  * wavelet each where they can (in issue order, one per ramp direction),
  * then, if the CE is free, the highest-priority ready task runs.  Returns

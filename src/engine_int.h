@@ -12,6 +12,9 @@
  *   setup.c   running every PE's setup (and the halo PEs')
  *   engine.c  the facade: create, the time loop, queries, destroy
  *   pe.c      the PE API programs call (wse/pe.h)
+ *   dsd.c     the PE API's descriptor operations
+ *   elem.c    one element of a descriptor operation (engine-free; ce.c
+ *             and dsd.c both use it)
  *
  * All emulator state is plain arrays indexed by integers (no pointers
  * between records), so a shard can be serialised and redistributed.
@@ -21,6 +24,7 @@
 #define WSE_ENGINE_INT_H
 
 #include <stdint.h>
+#include "elem_int.h"
 #include "limits_int.h"
 #include "wse/engine.h"
 #include "wse/pe.h"
@@ -78,23 +82,39 @@ typedef struct wse_routex {
     uint32_t tg[WSE_SWITCH_POSITIONS];
 } wse_routex;
 
-enum { OP_FABOUT = 0, OP_FABIN = 1, OP_SEND = 2 };
+/* Fabric op kinds.  The OP_DSD ones are descriptor operations with a
+ * fabric operand (dsd.c): a fabin source into memory (IN), memory sources
+ * out to a fabout (OUT), or fabin to fabout (THRU). */
+enum { OP_FABOUT = 0, OP_FABIN = 1, OP_SEND = 2, OP_DSD_IN = 3, OP_DSD_OUT = 4, OP_DSD_THRU = 5 };
 /* Internal op flag (beside WSE_ASYNC, WSE_FABIN_ADD): the op's color has
  * exactly one CE queue, op->queue. */
 #define OPF_ONE_QUEUE 0x80u
 
 /* A fabric operation in progress; the SRAM address is an offset from the
- * PE's SRAM base. */
+ * PE's SRAM base.  24 bytes: every PE that ever issues one keeps a block
+ * of them, so descriptor operations keep their operands in a side record
+ * (wse_opx) instead of growing this. */
 typedef struct wse_op {
     uint32_t start;             /* low 32 bits of the first cycle it may move */
-    uint32_t addr;              /* SRAM offset (bytes), or the SEND word */
+    uint32_t addr;              /* SRAM offset (bytes), the SEND word, or
+                                 * OP_DSD_*: its wse_opx */
     uint32_t queue;             /* FABOUT/SEND: RAMP-fed router queue;
-                                 * FABIN with OPF_ONE_QUEUE: its CE queue */
+                                 * FABIN, OP_DSD_IN/THRU with OPF_ONE_QUEUE:
+                                 * its CE queue */
     int16_t stride;             /* in 32-bit words */
     uint16_t n, done;
     int8_t on_done;
     uint8_t kind, flags, color;
 } wse_op;
+_Static_assert(sizeof(wse_op) == 24, "wse_op is per-PE state: keep it at 24 bytes");
+
+/* The operands of a descriptor operation in flight, for as long as it is
+ * (a pool in ce.c; free records chain through next_free). */
+typedef struct wse_opx {
+    wse_elem_op el;
+    uint32_t out_queue;         /* fabout destination: RAMP-fed router queue */
+    uint32_t next_free;
+} wse_opx;
 
 /* A PE's operations live, in issue order, in a chain of blocks that the PE
  * keeps once it has them (see ce.c). */
@@ -232,6 +252,9 @@ struct wse_engine {
     /* fabric op pool (ce.c) */
     wse_opblock *opb;
     uint32_t nopb, opb_cap;
+    wse_opx *opx;               /* descriptor operations' operands */
+    uint32_t nopx, opx_cap;
+    uint32_t opx_free;          /* first free record + 1; 0: none */
     /* scheduling (sched.c) */
     wse_bitset ring[WSE_RING]; /* PEs to visit at cycles now .. now+RING-1 */
     wse_timer *heap;

@@ -69,19 +69,6 @@ static int bad_local_task(wse_pe *pe, int task, const char *what)
     return 1;
 }
 
-/* Fail if the PE would hold more than the program's share of a resource:
- * `need` of `limit` (the topology's `total`, less what host I/O keeps). */
-static int over_limit(wse_pe *pe, const char *what, const char *resource, unsigned need,
-                      int limit, int total)
-{
-    if ((int)need <= limit)
-        return 0;
-    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
-                  "%s: needs %u %s at once; topology '%s' leaves a program %d (it has %d, host I/O keeps %d)",
-                  what, need, resource, pe->e->topo.name, limit, total, total - limit);
-    return 1;
-}
-
 static int bad_task(wse_pe *pe, int task, const char *what)
 {
     if (task >= 0 && task < WSE_MAX_TASKS)
@@ -191,9 +178,9 @@ void pe_bind_data_task(wse_pe *pe, int color)
     /* each data task's color holds an input queue for the whole run */
     const wse_topology *t = &pe->e->topo;
     uint64_t colors = pe->e->pe[pe->idx].data_tasks | 1ull << color;
-    if (over_limit(pe, "pe_bind_data_task", "input queues (one per data task)",
-                   (unsigned)__builtin_popcountll(colors), pe->e->machine.input_queues,
-                   t->input_queues))
+    if (wse__ce_over_limit(pe->e, pe->idx, "pe_bind_data_task", "input queues (one per data task)",
+                           (unsigned)__builtin_popcountll(colors), pe->e->machine.input_queues,
+                           t->input_queues))
         return;
     bind(pe, color, &pe->e->pe[pe->idx].data_tasks);
 }
@@ -384,40 +371,6 @@ void pe_vmax2_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
 
 /* ------------------------------------------------------------ fabric */
 
-/*
- * Whether a new fabric op would take more queues or microthreads than the
- * program has.  A color reaches the CE through one input queue and leaves
- * it through one output queue; a queue runs its operations one at a time,
- * in issue order (the engine moves only the oldest of a color's ops that
- * can move).  So data tasks and fabins hold an input queue per color,
- * fabouts and sends an output queue per color, and a queue with a
- * WSE_ASYNC op in it a microthread (on wse2 a microthread is a queue's).
- */
-static int resources_exhausted(wse_pe *pe, int kind, int color, unsigned flags, const char *what)
-{
-    wse_engine *e = pe->e;
-    const wse_pe_machine *m = &e->machine;
-    wse_inflight f;
-    wse__ce_in_flight(e, pe->idx, &f);
-    uint32_t bit = 1u << color;
-    if (kind == OP_FABIN) {
-        uint32_t held = (uint32_t)e->pe[pe->idx].data_tasks | f.in_colors | bit;
-        if (over_limit(pe, what, "input queues (colors of data tasks and fabins in progress)",
-                       (unsigned)__builtin_popcount(held), m->input_queues, e->topo.input_queues))
-            return 1;
-        f.async_in |= (flags & WSE_ASYNC) ? bit : 0;
-    } else {
-        if (over_limit(pe, what, "output queues (colors of fabouts and sends in progress)",
-                       (unsigned)__builtin_popcount(f.out_colors | bit), m->output_queues,
-                       e->topo.output_queues))
-            return 1;
-        f.async_out |= (flags & WSE_ASYNC) ? bit : 0;
-    }
-    unsigned threads = (unsigned)(__builtin_popcount(f.async_in) + __builtin_popcount(f.async_out));
-    return over_limit(pe, what, "microthreads (queues with WSE_ASYNC operations in progress)", threads,
-                      m->microthreads, e->topo.microthreads);
-}
-
 static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t word,
                       int n, int stride, int on_done, unsigned flags, const char *what)
 {
@@ -458,7 +411,8 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
             return;
         }
     }
-    if (resources_exhausted(pe, kind, color, flags, what))
+    if (wse__ce_over_resources(e, pe->idx, kind == OP_FABIN ? color : -1,
+                               kind == OP_FABIN ? -1 : color, flags, what))
         return;
     uint32_t addr = word;
     if (mem) {

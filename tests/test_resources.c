@@ -25,6 +25,7 @@ typedef struct rs_params {
     int kind;          /* what PE (0,0) issues: K_* */
     int n;             /* how many, each on its own color */
     int same_color;    /* all on color 0 instead */
+    int dsd;           /* K_FABIN: receive with descriptor ops (pe_dmov from a fabin) */
     int data_tasks;    /* data tasks PE (1,0) binds (colors 10..) */
     int local_task;    /* 1 + a local task id to bind on PE (0,0), or 0 */
     int color;         /* 1 + a color PE (0,0) routes, or 0 */
@@ -128,6 +129,9 @@ static void rs_task(wse_pe *pe, void *state, int task, uint32_t payload)
             pe_send(pe, c, (uint32_t)i, i == p->n - 1 ? T_DONE : WSE_NO_TASK, 0);
         else if (me == sender)
             pe_send(pe, c, (uint32_t)i, T_DONE, WSE_ASYNC);
+        else if (p->dsd)
+            pe_dmov(pe, pe_mem1d(WSE_U32, pe_offset(s, &s->word[i]), 1, 1),
+                    pe_fabin_dsd(WSE_U32, c, 1), T_DONE, WSE_ASYNC);
         else
             pe_fabin(pe, c, &s->word[i], 1, 1, T_DONE, WSE_ASYNC);
     }
@@ -219,6 +223,10 @@ static void test_input_queues(void)
     expect_ok(RS(.kind = K_FABIN, .n = 6), WSE_ARCH_WSE2);
     expect_fail(RS(.kind = K_FABIN, .n = 7), WSE_ARCH_WSE2,
                 "PE (0,0) at cycle 0: pe_fabin: needs 7 input queues (colors of data tasks and fabins in progress) at once; topology 'probe' leaves a program 6 (it has 8, host I/O keeps 2)");
+    /* descriptor ops with a fabin operand hold input queues alike */
+    expect_ok(RS(.kind = K_FABIN, .n = 6, .dsd = 1), WSE_ARCH_WSE2);
+    expect_fail(RS(.kind = K_FABIN, .n = 7, .dsd = 1), WSE_ARCH_WSE2,
+                "PE (0,0) at cycle 0: pe_dmov: needs 7 input queues (colors of data tasks and fabins in progress) at once");
     expect_ok(RS(.kind = K_FABOUT, .n = 0, .data_tasks = 6), WSE_ARCH_WSE2);
     expect_fail(RS(.kind = K_FABOUT, .n = 0, .data_tasks = 7), WSE_ARCH_WSE2,
                 "PE (1,0) at cycle 0: pe_bind_data_task: needs 7 input queues (one per data task) at once; topology 'probe' leaves a program 6");

@@ -87,9 +87,11 @@ enum {
 #undef WSE_ERR_ENUM_
 };
 
-/* Element types of host arrays. */
+/* Element types of host arrays (all but the last two) and of descriptors
+ * (see "descriptors" below).  Host arrays cannot be WSE_I16 or WSE_U16
+ * yet. */
 enum wse_dtype { WSE_F32 = 0, WSE_I32 = 1, WSE_U32 = 2, WSE_U8 = 3,
-                 WSE_F16 = 4 };
+                 WSE_F16 = 4, WSE_I16 = 5, WSE_U16 = 6 };
 
 /* ------------------------------------------------------------ ports */
 
@@ -334,6 +336,200 @@ static inline uint32_t pe_f32_bits(float f)
 { union { float f; uint32_t u; } v; v.f = f; return v.u; }
 static inline float pe_bits_f32(uint32_t u)
 { union { float f; uint32_t u; } v; v.u = u; return v.f; }
+
+/* ------------------------------------------------------------ descriptors */
+
+/*
+ * Descriptors say where a vector operation's operands are, so one
+ * operation covers strided and multi-dimensional data, other element
+ * types, and data that streams from or to the fabric.
+ *
+ * A memory descriptor names up to 4 dimensions of elements in this PE's
+ * SRAM: element (i0, i1, i2, i3) is at byte offset
+ *     off + size(dtype) * (i0 * stride[0] + i1 * stride[1] + ...)
+ * from the state (like the refs above, it holds no pointer).  Dimension 0
+ * varies fastest; a stride may be 0 (the same element again: a broadcast)
+ * or negative.  Its length is the product of its extents.
+ *
+ * A fabric descriptor names a color and a length: as a source (fabin) it
+ * takes one wavelet per element from that color, as a destination
+ * (fabout) it sends one per element.  A 32-bit element is the whole
+ * wavelet; a 16-bit or 8-bit one is its low bits (the rest is ignored on
+ * input and zero on output: a modelling choice).
+ *
+ * Every operand of an operation has the same length.  Elements are done
+ * in order, and element i's sources are read before its destination is
+ * written, so an operand may alias another.  Arithmetic:
+ *
+ *   float ops (every operand F32 or F16): computed in fp32, F16 sources
+ *     widened exactly, the result rounded (to nearest, ties to even) to
+ *     the destination's type once per operation.  So F16 inputs with an
+ *     F32 destination is the mixed mode: fp16 data, fp32 accumulate.  For
+ *     one add, sub or mul of fp16 values the fp32 step loses nothing (the
+ *     result equals direct fp16 rounding); an all-F16 FMAC rounds twice
+ *     (fp32 product, then the sum to fp16).
+ *   16-bit integer ops (every operand I16 or U16): wrap modulo 2^16.
+ *   pe_dmov: a bit copy between operands of the same element size (any
+ *     types: F32 to U32 keeps the bits), or a rounding conversion between
+ *     F32 and F16.
+ *
+ * Costs.  An operation with no fabric operand runs at once, inside the
+ * task: vector_startup_cycles + ceil(n / simd) cycles, where simd is
+ * simd_fp16 if every operand's elements are 16 or 8 bits wide and
+ * simd_fp32 otherwise (mixed fp16/fp32 runs at the fp32 rate: the fp32
+ * accumulator stream is what the datapath moves).  It counts the SRAM
+ * bytes of every memory operand, and flops per element: 1 for add, sub,
+ * mul and scale, 2 for FMAC and FMA, none for mov, fill, neg, max and the
+ * integer ops.  on_done (unless WSE_NO_TASK) is activated when it ends.
+ *
+ * An operation with a fabric operand (at most one fabin source and at most
+ * one fabout destination; FIFO operands, below, only beside one) is a
+ * fabric operation: it costs fabric_startup_cycles to issue and then
+ * moves one element per cycle in the background under backpressure,
+ * exactly like pe_fabin and pe_fabout
+ * (WSE_ASYNC, on_done, issue order, a fabin one claims its color from
+ * data tasks), reading memory sources and writing a memory destination as
+ * each element moves.  A fabin-to-fabout one needs a wavelet and a credit
+ * in the same cycle, and uses both ramp directions.  It counts its flops
+ * and the SRAM bytes of its memory operands as elements move.
+ *
+ * Operations are for tasks only (not setup).  A misuse - an element
+ * outside this PE's allocations, a misaligned offset, wrong types or
+ * lengths, a bad color or route - fails the run naming the operation, and
+ * the call does nothing.
+ */
+#define WSE_DSD_DIMS 4
+
+enum { WSE_DSD_NONE = 0, WSE_DSD_MEM = 1, WSE_DSD_FABIN = 2, WSE_DSD_FABOUT = 3,
+       WSE_DSD_FIFO = 4 };
+
+typedef struct wse_dsd {
+    uint8_t kind;                   /* WSE_DSD_* */
+    uint8_t dtype;                  /* enum wse_dtype */
+    uint8_t ndim;                   /* memory: dimensions in use, 1..4 */
+    int8_t color;                   /* fabric */
+    uint32_t off;                   /* memory: bytes from the state */
+    int32_t extent[WSE_DSD_DIMS];   /* memory: extents; fabric: [0] = length */
+    int32_t stride[WSE_DSD_DIMS];   /* memory: in elements */
+} wse_dsd;
+
+/* The byte offset of p (inside this PE's SRAM) from the state. */
+static inline uint32_t pe_offset(const void *state, const void *p)
+{ return (uint32_t)((const uint8_t *)p - (const uint8_t *)state); }
+
+/* n elements of dtype at off, stride elements apart. */
+static inline wse_dsd pe_mem1d(int dtype, uint32_t off, int n, int stride)
+{
+    wse_dsd d = { WSE_DSD_MEM, (uint8_t)dtype, 1, 0, off, { n, 1, 1, 1 }, { stride, 0, 0, 0 } };
+    return d;
+}
+
+/* ndim (1..4) dimensions: extent[k] elements stride[k] apart in
+ * dimension k, dimension 0 fastest. */
+static inline wse_dsd pe_mem4d(int dtype, uint32_t off, int ndim, const int *extent,
+                               const int *stride)
+{
+    wse_dsd d = { WSE_DSD_MEM, (uint8_t)dtype, (uint8_t)ndim, 0, off, { 1, 1, 1, 1 }, { 0, 0, 0, 0 } };
+    for (int k = 0; k < ndim && k < WSE_DSD_DIMS; k++) {
+        d.extent[k] = extent[k];
+        d.stride[k] = stride[k];
+    }
+    return d;
+}
+
+/* n elements from (fabin) or to (fabout) color. */
+static inline wse_dsd pe_fabin_dsd(int dtype, int color, int n)
+{
+    wse_dsd d = { WSE_DSD_FABIN, (uint8_t)dtype, 1, (int8_t)color, 0, { n, 1, 1, 1 }, { 0, 0, 0, 0 } };
+    return d;
+}
+static inline wse_dsd pe_fabout_dsd(int dtype, int color, int n)
+{
+    wse_dsd d = { WSE_DSD_FABOUT, (uint8_t)dtype, 1, (int8_t)color, 0, { n, 1, 1, 1 }, { 0, 0, 0, 0 } };
+    return d;
+}
+
+/*
+ * A FIFO is a circular buffer in SRAM: at off (a multiple of 4) two
+ * uint32 counters (elements pushed, elements popped, both counting up
+ * from 0 and wrapping), then room for `capacity` elements.  Allocate
+ * pe_fifo_bytes() for it (whole words); pe_alloc zeroes it, which is an
+ * empty FIFO.  It may be the destination or a source of an operation that
+ * has a fabric operand: as a destination each element is pushed, and the
+ * operation waits while the FIFO is full; as a source each element is
+ * popped, and the operation waits while it is empty.  So a fabin into a
+ * FIFO and a fabout from it, both WSE_ASYNC, let a PE buffer a stream
+ * while its tasks do other work.
+ */
+static inline wse_dsd pe_fifo_dsd(int dtype, uint32_t off, int capacity)
+{
+    wse_dsd d = { WSE_DSD_FIFO, (uint8_t)dtype, 1, 0, off, { capacity, 1, 1, 1 }, { 1, 0, 0, 0 } };
+    return d;
+}
+static inline uint32_t pe_fifo_bytes(int dtype, int capacity)
+{
+    static const uint8_t size[] = { 4, 4, 4, 1, 2, 2, 2 };
+    return (8u + (uint32_t)capacity * (dtype >= 0 && dtype < 7 ? size[dtype] : 0u) + 3u) & ~3u;
+}
+
+/* Memory descriptor d moved by `elements` elements (may be negative). */
+static inline wse_dsd pe_dsd_offset(wse_dsd d, int elements)
+{
+    static const uint8_t size[] = { 4, 4, 4, 1, 2, 2, 2 };
+    d.off += (uint32_t)((int64_t)elements * (d.dtype < 7 ? size[d.dtype] : 0));
+    return d;
+}
+
+/* d with extent n in dimension dim (a fabric descriptor's length: dim 0). */
+static inline wse_dsd pe_dsd_resize(wse_dsd d, int dim, int n)
+{
+    if (dim >= 0 && dim < WSE_DSD_DIMS)
+        d.extent[dim] = n;
+    return d;
+}
+
+/* Elements d covers. */
+static inline int64_t pe_dsd_length(wse_dsd d)
+{
+    int64_t n = 1;
+    for (int k = 0; k < WSE_DSD_DIMS; k++)
+        n *= d.extent[k];
+    return n;
+}
+
+/* IEEE binary16 conversions (round to nearest, ties to even; overflow
+ * gives infinity; NaN stays NaN, made quiet). */
+uint16_t pe_f32_to_f16(float f);
+float pe_f16_to_f32(uint16_t h);
+
+/* Float operations: every operand F32 or F16 (see above). */
+void pe_dmov(wse_pe *pe, wse_dsd d, wse_dsd a, int on_done, unsigned flags);
+void pe_dfill(wse_pe *pe, wse_dsd d, float s, int on_done, unsigned flags);  /* d = s */
+void pe_dadd(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+void pe_dsub(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+void pe_dmul(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+/* d = fmaxf(a, b): a NaN loses to a number */
+void pe_dmax(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+void pe_dneg(wse_pe *pe, wse_dsd d, wse_dsd a, int on_done, unsigned flags);   /* d = -a */
+void pe_dscale(wse_pe *pe, wse_dsd d, wse_dsd a, float s, int on_done, unsigned flags);  /* d = a * s */
+/* FMAC: d = a + b * s */
+void pe_dfmac(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, float s, int on_done, unsigned flags);
+/* d = a + b * c */
+void pe_dfma(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, wse_dsd c, int on_done, unsigned flags);
+
+/* Any element type: every element of d gets the low bits of v. */
+void pe_dfill_bits(wse_pe *pe, wse_dsd d, uint32_t v, int on_done, unsigned flags);
+
+/* 16-bit integer operations: every operand I16 or U16. */
+void pe_dadd16(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+void pe_dsub16(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+void pe_dand16(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+void pe_dor16(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+void pe_dxor16(wse_pe *pe, wse_dsd d, wse_dsd a, wse_dsd b, int on_done, unsigned flags);
+/* Shifts by 0..15 bits: left, right logical, right arithmetic. */
+void pe_dsll16(wse_pe *pe, wse_dsd d, wse_dsd a, int shift, int on_done, unsigned flags);
+void pe_dsrl16(wse_pe *pe, wse_dsd d, wse_dsd a, int shift, int on_done, unsigned flags);
+void pe_dsra16(wse_pe *pe, wse_dsd d, wse_dsd a, int shift, int on_done, unsigned flags);
 
 /* ------------------------------------------------------------ programs */
 
