@@ -7,9 +7,12 @@
  *   1. send the four edges of the current tile to the neighbours (fabout,
  *      one after another) and receive their edges into the halo (fabin,
  *      four at once), all asynchronous;
- *   2. when all eight operations are done, compute the new tile with
- *      vector operations row by row:
- *         t = (u[N] + u[S]) + u[W] + u[E];  t = -4 u + t;  u' = alpha t + u
+ *   2. when all eight operations are done, compute the new tile with five
+ *      vector operations on 2D descriptors (the tile's cells, rows tile_w
+ *      + 2 apart, and their four shifted copies):
+ *         t = (u[N] + u[S]) + u[W] + u[E];  t = t + u (-4);  u' = u + t alpha
+ *      (the same fp32 operations, in the same order, as -4 u + t and
+ *      alpha t + u: products and sums commute exactly)
  *   3. swap tiles and start the next step.
  * Halo cells beyond the region edge stay zero (Dirichlet boundary).
  *
@@ -48,7 +51,7 @@ static const int base_color[4] = { 0, 2, 4, 6 };   /* flow toward N, E, S, W */
 /* Per-PE state, at the start of the PE's SRAM. */
 typedef struct heat_state {
     wse_f32_ref buf[2];       /* the two tiles with halo */
-    wse_f32_ref tmp;          /* one row of scratch */
+    wse_f32_ref tmp;          /* one tile of scratch (no halo) */
     int32_t cur;              /* tile holding the current step */
     int32_t step;
     int32_t pending;          /* fabric operations still in flight */
@@ -67,7 +70,7 @@ static int heat_setup(wse_pe *pe, void *state)
     size_t cells = (size_t)(p->tile_w + 2) * (size_t)(p->tile_h + 2);
     float *a = pe_alloc_f32(pe, cells);
     float *b = pe_alloc_f32(pe, cells);
-    float *t = pe_alloc_f32(pe, (size_t)p->tile_w);
+    float *t = pe_alloc_f32(pe, (size_t)(p->tile_w * p->tile_h));
     if (!a || !b || !t)
         return WSE_ESRAM;
     s->buf[0] = pe_ref_f32(s, a);
@@ -138,20 +141,31 @@ static void heat_exchange(wse_pe *pe, heat_state *s, const heat_params *p)
         pe_activate(pe, T_COMPUTE);
 }
 
+/* The tile_w x tile_h cells of a tile (with halo) starting at offset off,
+ * as a 2D descriptor: rows of tw cells, tw + 2 apart. */
+static wse_dsd cells(uint32_t off, int tw, int th)
+{
+    const int extent[2] = { tw, th }, stride[2] = { 1, tw + 2 };
+    return pe_mem4d(WSE_F32, off, 2, extent, stride);
+}
+
+/* The update as five vector operations over the whole tile (2D
+ * descriptors: one startup each, not one per row). */
 static void heat_compute(wse_pe *pe, heat_state *s, const heat_params *p)
 {
     int tw = (int)p->tile_w, th = (int)p->tile_h, row = tw + 2;
-    float *u = pe_f32(s, s->buf[s->cur]), *v = pe_f32(s, s->buf[1 - s->cur]);
-    float *t = pe_f32(s, s->tmp);
-    float alpha = (float)p->alpha;
-    for (int i = 1; i <= th; i++) {
-        float *c = &u[i * row + 1];
-        pe_vadd_f32(pe, t, c - row, c + row, tw);
-        pe_vadd_f32(pe, t, t, c - 1, tw);
-        pe_vadd_f32(pe, t, t, c + 1, tw);
-        pe_vaxpy_f32(pe, t, -4.0f, c, t, tw);
-        pe_vaxpy_f32(pe, &v[i * row + 1], alpha, t, c, tw);
-    }
+    uint32_t u = s->buf[s->cur].off, v = s->buf[1 - s->cur].off, f = (uint32_t)sizeof(float);
+    uint32_t c = u + (uint32_t)(row + 1) * f;          /* the first cell */
+    wse_dsd C = cells(c, tw, th), N = cells(c - (uint32_t)row * f, tw, th);
+    wse_dsd S = cells(c + (uint32_t)row * f, tw, th), W = cells(c - f, tw, th);
+    wse_dsd E = cells(c + f, tw, th), V = cells(v + (uint32_t)(row + 1) * f, tw, th);
+    const int one[2] = { tw, th }, dense[2] = { 1, tw };
+    wse_dsd T = pe_mem4d(WSE_F32, s->tmp.off, 2, one, dense);
+    pe_dadd(pe, T, N, S, WSE_NO_TASK, 0);               /* t = (u[N] + u[S]) */
+    pe_dadd(pe, T, T, W, WSE_NO_TASK, 0);               /*     + u[W] */
+    pe_dadd(pe, T, T, E, WSE_NO_TASK, 0);               /*     + u[E] */
+    pe_dfmac(pe, T, T, C, -4.0f, WSE_NO_TASK, 0);       /* t = t + u (-4) */
+    pe_dfmac(pe, V, C, T, (float)p->alpha, WSE_NO_TASK, 0);   /* u' = u + t alpha */
     s->cur = 1 - s->cur;
     s->step++;
     pe_activate(pe, T_STEP);
