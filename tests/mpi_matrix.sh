@@ -2,8 +2,9 @@
 # tests/mpi_matrix.sh WSEMU SOURCE_DIR MPIEXEC - the determinism matrix:
 # heat2d on 1, 2, 3, 4, 7 and 8 oversubscribed ranks, several grids
 # (uneven shards, shards one PE row or column wide) and 1 or 2 threads per
-# rank, and every other workload on a few decompositions, must give the
-# same digest and the same output bytes as 1 rank.
+# rank, and every other workload (stencil25 also with switches) on a few
+# decompositions, must give the same digest and the same output bytes as
+# 1 rank.
 set -u
 WSEMU=$1
 SRC=$2
@@ -64,6 +65,8 @@ for w in life bandwidth allreduce gemv stencil7 stencil25; do
     [ -f "jobs/$w.yaml" ] && "$WSEMU" programs | grep -q "^$w:" || continue
     matrix "$w" "jobs/$w.yaml --set region.width=11 --set region.height=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
 done
+# stencil25 with router switches: control wavelets cross shard edges
+matrix stencil25_switch "jobs/stencil25_switch.yaml --set region.width=11 --set region.height=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
 # a wrong rank count ends every rank with one clear message and status 2
 JOB="jobs/heat2d.yaml --topology laptop"
 $MPI -n 3 "$WSEMU" run $JOB --grid 2x2 >"$TMP/bad.out" 2>"$TMP/bad.err"

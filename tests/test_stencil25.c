@@ -5,7 +5,8 @@
  * depth 1 and longer hops (bitwise equality and exact traffic and FLOP
  * counts), the same bytes and statistics on any grid of shards, the SRAM
  * budget, bad parameters, the full WSE-2 program rectangle, and the
- * shipped job.
+ * shipped job; and the same with broadcast = 1 (router switches advanced
+ * by control wavelets, 8 colors).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +27,14 @@ typedef struct s25_params {
     int64_t nz, steps;
     double dt, h, f0, amp;
     int64_t src_x, src_y, src_z;
+    int64_t broadcast;
 } s25_params;
 
 static const wse_program *s25 = &wse_program_stencil25;
 
 static s25_params s25_default(int nz, int steps)
 {
-    s25_params p = { nz, steps, 1e-3, 10.0, 200.0, 5.0, -1, -1, -1 };
+    s25_params p = { nz, steps, 1e-3, 10.0, 200.0, 5.0, -1, -1, -1, 0 };
     return p;
 }
 
@@ -75,14 +77,13 @@ static uint64_t s25_pairs(int w, int h)
 
 /* Run on one engine (with or without p0) and compare with the reference
  * bit for bit; check traffic and FLOP counts exactly. */
-static void s25_check(int w, int h, const s25_params *p, int with_p0, int depth, int lat)
+static void s25_check_on(const wse_topology *t, int w, int h, const s25_params *p, int with_p0)
 {
-    wse_topology t = probe_topology(w, h, depth, lat);
     wse_rect r = { 0, 0, w, h };
     wse_engine *e = NULL;
     wse_error err;
     wse_error_clear(&err);
-    CU_ASSERT_EQUAL_FATAL(wse_engine_create(&t, s25, p, r, NULL, &e, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(wse_engine_create(t, s25, p, r, NULL, &e, &err), 0);
     wse_host_array vel, p0, out, ref;
     CU_ASSERT_EQUAL_FATAL(wse_hostio_input(s25, p, w, h, &s25_vel, &vel, &err), 0);
     CU_ASSERT_EQUAL_FATAL(wse_hostio_scatter(e, 0, &vel, &err), 0);
@@ -115,12 +116,18 @@ static void s25_check(int w, int h, const s25_params *p, int with_p0, int depth,
     wse_engine_stats_get(e, &st);
     uint64_t steps = (uint64_t)p->steps, nz = (uint64_t)p->nz;
     uint64_t reach = s25_reach(w, h) * nz * steps;
-    CU_ASSERT_EQUAL(st.hops, reach);
+    /* with switches every stream is followed by one control wavelet over
+     * the same links, which no CE takes (CE filter): one per send and
+     * step, s25_sends(w, h) per step */
+    uint64_t ctrl = p->broadcast ? s25_sends(w, h) * steps : 0;
+    uint64_t ctrl_hops = p->broadcast ? s25_reach(w, h) * steps : 0;
+    CU_ASSERT_EQUAL(st.hops, reach + ctrl_hops);
     CU_ASSERT_EQUAL(st.wavelets_received, reach);
-    CU_ASSERT_EQUAL(st.wavelets_sent, s25_sends(w, h) * nz * steps);
+    CU_ASSERT_EQUAL(st.wavelets_sent, s25_sends(w, h) * nz * steps + ctrl);
     /* 33 flops per point and step in vector ops, one per word added by
-     * the fabric, 2 per point to turn vel into coef, and 9 per step for
-     * the source (7 length-1 ops of the recurrence, the injection) */
+     * the fabric (the second of two opposite streams, in both modes), 2
+     * per point to turn vel into coef, and 9 per step for the source (7
+     * length-1 ops of the recurrence, the injection) */
     uint64_t flops = 33 * n * steps + s25_pairs(w, h) * nz * steps + (steps ? 2 * n : 0) +
                      (p->amp != 0.0 ? 9 * steps : 0);
     CU_ASSERT_EQUAL(st.flops, flops);
@@ -129,6 +136,12 @@ static void s25_check(int w, int h, const s25_params *p, int with_p0, int depth,
     wse_host_array_free(&out);
     wse_host_array_free(&ref);
     wse_engine_destroy(e);
+}
+
+static void s25_check(int w, int h, const s25_params *p, int with_p0, int depth, int lat)
+{
+    wse_topology t = probe_topology(w, h, depth, lat);
+    s25_check_on(&t, w, h, p, with_p0);
 }
 
 static void test_s25_9x9(void)
@@ -211,6 +224,58 @@ static void test_s25_wavefront(void)
     wse_engine_destroy(e);
 }
 
+/* ------------------------------------------------------------ switches */
+
+/* broadcast = 1, bitwise and with exact traffic (one control wavelet per
+ * stream) on regions wider and narrower than the radius: lines of 1..4
+ * PEs (some PEs take part in fewer segments, the last PE of a line sends
+ * nothing), lengths that are and are not multiples of the 5 turns, queue
+ * depths 1 and 2, a hop latency of 3. */
+static void test_s25_switch_sizes(void)
+{
+    static const int sizes[][2] = { { 9, 9 }, { 3, 2 }, { 2, 9 }, { 10, 1 }, { 1, 6 },
+                                    { 1, 1 }, { 5, 5 }, { 4, 4 }, { 13, 7 }, { 16, 3 } };
+    s25_params p = s25_default(7, 5);
+    p.broadcast = 1;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        s25_check(sizes[i][0], sizes[i][1], &p, 1, 4, 1);
+    p.src_x = 1;
+    p.src_y = 4;
+    p.src_z = 0;
+    s25_check(11, 6, &p, 1, 2, 1);
+    s25_check(8, 7, &p, 1, 1, 3);
+    p = s25_default(3, 12);                 /* source only, nz below the radius */
+    p.broadcast = 1;
+    p.f0 = 100.0;
+    s25_check(6, 5, &p, 0, 4, 1);
+}
+
+/* With switches only colors 0..7 are routed, sent or received on (the
+ * engine stops a run that uses a color the topology lacks), so a line
+ * time-shares 2 colors per direction among the 5 senders of each segment
+ * window, where static multicast routes need 5; 7 colors are refused at
+ * load, and multicast still asks for 20. */
+static void test_s25_switch_colors(void)
+{
+    s25_params p = s25_default(6, 4);
+    p.broadcast = 1;
+    wse_topology t = probe_topology(12, 11, 4, 1);
+    t.colors = 8;
+    s25_check_on(&t, 12, 11, &p, 1);
+    wse_rect r = { 0, 0, 12, 11 };
+    wse_engine *e = NULL;
+    wse_error err;
+    t.colors = 7;
+    wse_error_clear(&err);
+    CU_ASSERT_EQUAL(wse_engine_create(&t, s25, &p, r, NULL, &e, &err), WSE_EPROGRAM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs 8 colors, the topology has 7"));
+    p.broadcast = 0;
+    t.colors = 8;
+    wse_error_clear(&err);
+    CU_ASSERT_EQUAL(wse_engine_create(&t, s25, &p, r, NULL, &e, &err), WSE_EPROGRAM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs 20 colors, the topology has 8"));
+}
+
 /* ------------------------------------------------------------ shard grids */
 
 typedef struct s25_outcome {
@@ -258,7 +323,9 @@ static void s25_same(const s25_outcome *a, const s25_outcome *b)
     harness_same_stats(&a->st, &b->st);
 }
 
-/* Cuts narrower than the radius: streams cross two shard edges. */
+/* Cuts narrower than the radius: streams cross two shard edges, and with
+ * switches their control wavelets too (each router's switch lives on the
+ * shard that owns it). */
 static void test_s25_any_grid(void)
 {
     static const int grids[][2] = { { 2, 1 }, { 1, 2 }, { 2, 2 }, { 3, 3 }, { 9, 1 }, { 1, 7 }, { 5, 4 } };
@@ -266,7 +333,9 @@ static void test_s25_any_grid(void)
     s25_params p = s25_default(5, 4);
     p.src_x = 3;
     p.src_y = 2;
-    for (int lat = 1; lat <= 2; lat++) {
+    for (int mode = 0; mode < 4; mode++) {      /* broadcast 0 and 1 (switches), latency 1 and 2 */
+        int lat = 1 + (mode & 1);
+        p.broadcast = mode >> 1;
         wse_topology t = probe_topology(w, h, lat == 1 ? 2 : 1, lat);
         s25_outcome ref = s25_run_grid(&p, &t, w, h, 1, 1);
         CU_ASSERT_EQUAL_FATAL(ref.rc, 0);
@@ -362,15 +431,18 @@ static void test_s25_wse2_loads(void)
 
 /* ------------------------------------------------------------ the job */
 
-static void test_s25_job(void)
+/* Run a shipped job on 2 shards: bitwise against the reference, and one
+ * control wavelet per stream exactly when it uses switches. */
+static void s25_job(const char *name, int broadcast)
 {
     wse_error err;
     wse_error_clear(&err);
     wse_job job;
     wse_topology topo;
     s25_params p;
-    harness_load_job("stencil25.yaml", s25, &job, &topo, &p);
+    harness_load_job(name, s25, &job, &topo, &p);
     CU_ASSERT_STRING_EQUAL(topo.name, "laptop");
+    CU_ASSERT_EQUAL(p.broadcast, broadcast);
     int w = job.region_width, h = job.region_height;
     wse_rect region = { job.region_x, job.region_y, w, h };
     wse_grid *g = NULL;
@@ -407,12 +479,30 @@ static void test_s25_job(void)
     for (uint64_t i = 0; i < n; i++)
         moved += ((const float *)out.data)[i] != 0.0f;
     CU_ASSERT(moved > n / 2);
+    wse_engine_stats st;
+    wse_sim_stats(s, &st);
+    uint64_t steps = (uint64_t)p.steps, nz = (uint64_t)p.nz;
+    CU_ASSERT_EQUAL(st.wavelets_received, s25_reach(w, h) * nz * steps);
+    CU_ASSERT_EQUAL(st.wavelets_sent, s25_sends(w, h) * (nz + (broadcast ? 1 : 0)) * steps);
     for (int a = 0; a < 2; a++)
         wse_host_array_free(&in[a]);
     wse_host_array_free(&out);
     wse_host_array_free(&ref);
     wse_sim_destroy(s);
     wse_grid_destroy(g);
+}
+
+static void test_s25_job(void)
+{
+    s25_job("stencil25.yaml", 0);
+}
+
+/* The same run with switches: 16128 control wavelets per step on 64 x 64. */
+static void test_s25_switch_job(void)
+{
+    if (harness_quick())      /* sanitizer build: the small switch cases cover its code */
+        return;
+    s25_job("stencil25_switch.yaml", 1);
 }
 
 int test_stencil25_suite(void)
@@ -428,7 +518,10 @@ int test_stencil25_suite(void)
         !CU_add_test(s, "SRAM budget: nz 901 fits, 902 fails", test_s25_sram_budget) ||
         !CU_add_test(s, "bad source, too few colors", test_s25_bad_params) ||
         !CU_add_test(s, "750x994 WSE-2 rectangle loads", test_s25_wse2_loads) ||
-        !CU_add_test(s, "shipped job on laptop, 2 shards", test_s25_job))
+        !CU_add_test(s, "shipped job on laptop, 2 shards", test_s25_job) ||
+        !CU_add_test(s, "switches: regions wider and narrower than the radius", test_s25_switch_sizes) ||
+        !CU_add_test(s, "switches: 8 colors suffice, 7 do not", test_s25_switch_colors) ||
+        !CU_add_test(s, "switches: shipped job on laptop, 2 shards", test_s25_switch_job))
         return CU_get_error();
     return 0;
 }

@@ -40,6 +40,56 @@
  * keeps -0.0, which is what the reference adds for a missing neighbour
  * (x + -0.0 == x exactly).
  *
+ * Communication with switches (param broadcast = 1; the SC22 scheme, as
+ * in Cerebras' public 25-point example): along a line the PEs take turns
+ * on shared colors.  Let r be a PE's distance from the upstream end of
+ * its line (x for the eastward flow, width - 1 - x for the westward one,
+ * y and height - 1 - y alike).  In slot t = 0..4 of a step the PEs with
+ * r mod 5 == t send, each to a segment of the next 4 PEs, and the
+ * segments of one slot tile the line.  In a segment the sender routes
+ * RAMP -> onward, the PEs 1..3 hops on upstream -> RAMP | onward, the 4th
+ * upstream -> RAMP (it ends the segment: the next PE is that slot's next
+ * sender).  Each column is followed by one control wavelet
+ * (WSE_SWITCH_ADVANCE, CE filter on), and every router of the segment
+ * advances after forwarding it, to its role in the next segment it takes
+ * part in on that color, so the next slot's sender is let out of its
+ * ramp only once the previous stream has passed its router.  The switch
+ * positions are rings whose last position comes back to the first, so a
+ * step leaves every switch as it found it: nothing is reset.  A PE near
+ * the line's start takes part in fewer segments (no sender upstream), the
+ * line's last PE sends nothing; their rings are shorter, down to a static
+ * route for one segment, so regions narrower than the radius need nothing
+ * special.
+ *
+ * Colors with switches: 8, two per flow direction (color 2 d + g; slots
+ * 0-2 are group g = 0, slots 3-4 g = 1), where the vendor example needs
+ * one.  Its control wavelets carry a command per hop (advance the sender,
+ * the next PE and the segment's last one, nothing in between); wsemu's
+ * carry one command that every router they pass applies, so each PE of a
+ * segment advances once per slot, 5 times a step, through the roles send,
+ * end, keep, keep, keep: no ring or saturating switch of at most 4
+ * positions follows that (an exhaustive search, one control wavelet per
+ * stream, advance or reset chosen per sender with period up to 10, any
+ * ring or saturating switch and start position per PE, finds no
+ * schedule), while a group of 2 or 3 slots is a ring of at most 3
+ * positions.
+ *
+ * Receiving with switches: a color's streams reach a PE one after
+ * another in slot order, so a PE keeps one receive per color in flight,
+ * chained by their completions, on all 8 colors at once.  The two
+ * streams into one buffer (X_k from W and from E) now come on different
+ * colors in no fixed order, so the eastward and southward flows' streams
+ * are received plainly, and a westward or northward stream's receive
+ * (WSE_FABIN_ADD) is posted only once the other one into its buffer is
+ * complete (plainly if there is none): X_k = W_k + E_k bit for bit as
+ * before, since a + b == b + a in IEEE arithmetic.  This
+ * cannot deadlock: the eastward and southward receives wait for nothing,
+ * and a step's streams on a color never queue behind the next step's
+ * (each router serves its segments in ring order, links are FIFO).
+ * Control wavelets per step: one per sending PE and direction,
+ * 2 ((W - 1) H + W (H - 1)) on W x H PEs; they cross the links their
+ * columns cross and reach no CE.
+ *
  * A step (fp32 vector ops over the column; c0..c4 are the standard
  * 8th-order coefficients -205/72, 8/5, -1/5, 8/315, -1/560):
  *   1. issue the sends (one after another, in phase order) and the first
@@ -67,7 +117,10 @@
  * nz <= 901 fits the 46 KiB a WSE-2 PE leaves to programs.
  *
  * Cost (laptop/wse2 model, 16 x 16 PEs): about 28 nz + 100 cycles per
- * step: nz 8: 336, nz 32: 955, nz 128: 3590, nz 901: 25419.
+ * step: nz 8: 336, nz 32: 955, nz 128: 3590, nz 901: 25419.  With
+ * switches: nz 8: 352, nz 32: 1115, nz 128: 4553 (about 35 nz).  The
+ * shipped jobs (64 x 64, nz 8, 40 steps): jobs/stencil25.yaml 13138
+ * cycles (328 per step), jobs/stencil25_switch.yaml 13788 (345 per step).
  *
  * Drawbacks.  The CE ramp takes one word per cycle, so receiving costs at
  * least 16 nz cycles per step; the vector work (20 ops of nz) overlaps it
@@ -76,6 +129,17 @@
  * no operation for).  Edge PEs wait for phases they have no streams in.
  * Emulating it costs more host time per wavelet than unicast programs
  * (about 1.5 KB of queues per PE, 20 routes, multicast credit checks).
+ * Switches save colors, not cycles, here: a slot's sender waits until the
+ * previous stream and its control wavelet have passed its router, and a
+ * stream moves only as fast as the busiest of its receivers, which take 8
+ * colors at once through one ramp.  Measured at nz 128 on 16 x 16 (4553
+ * cycles per step): without the westward and northward receives' wait
+ * (wrong sums) 4251, with the control wavelet posted right behind the
+ * column instead of by the column's completion task 4454 (the API does
+ * not promise two operations on one color stay in order), so most of the
+ * difference to multicast is the turn-taking itself.  (The vendor example
+ * multiplies each stream by its coefficient as it arrives and sums 20
+ * buffers afterwards, which is not the reference's order.)
  *
  * The host reference performs the same fp32 operations in the same order,
  * so the emulated result is bitwise equal to it.
@@ -90,6 +154,7 @@ typedef struct s25_params {
     int64_t nz, steps;
     double dt, h, f0, amp;
     int64_t src_x, src_y, src_z;
+    int64_t broadcast;            /* 0: multicast routes on 20 colors; 1: switches on 8 */
 } s25_params;
 
 static const wse_param_spec s25_param_spec[] = {
@@ -102,6 +167,7 @@ static const wse_param_spec s25_param_spec[] = {
     { "src_x", WSE_PARAM_INT, -1, -1, 1e6, offsetof(s25_params, src_x), "source PE column (-1 = width/2)" },
     { "src_y", WSE_PARAM_INT, -1, -1, 1e6, offsetof(s25_params, src_y), "source PE row (-1 = height/2)" },
     { "src_z", WSE_PARAM_INT, -1, -1, 3999, offsetof(s25_params, src_z), "source z index (-1 = nz/2)" },
+    { "broadcast", WSE_PARAM_INT, 0, 0, 1, offsetof(s25_params, broadcast), "0: static multicast routes, 20 colors; 1: router switches advanced by control wavelets, 8 colors (SC22)" },
 };
 
 /* Both halves use the source position, the coefficients and the Ricker
@@ -172,7 +238,8 @@ typedef struct s25_state {
     wse_f32_ref xy;           /* X1..X4 then Y1..Y4, nz floats each */
     int32_t cur;              /* time level holding p at the current step */
     int32_t step;
-    int32_t phase;            /* receive phase in flight (0..3), 4 = all done */
+    int32_t phase;            /* receive phase in flight (0..3), 4 = all done;
+                               * switches: 0, 2 once X is complete, 4 */
     int32_t recv_pending;     /* receives of that phase still in flight */
     int32_t send_pending;     /* sends of this step still in flight */
     int32_t z_done;           /* units of the z part done (centre, k = 1..4) */
@@ -182,7 +249,16 @@ typedef struct s25_state {
     uint16_t add_mask;        /* the same bits: received with WSE_FABIN_ADD */
     uint8_t send_mask;        /* flow directions this PE sends toward */
     uint8_t send_color[4];
-    uint8_t recv_color[16];
+    union {                   /* (the state must not grow: nz 901 fills the SRAM) */
+        uint8_t recv_color[16];   /* multicast: the color of each stream, bits as recv_mask */
+        struct {                  /* switches: */
+            uint8_t done[8];      /* receives completed on color 2 d + g this step */
+            uint8_t stage[4];     /* send toward d: 1 column in flight, 2 control wavelet */
+            uint8_t left[2];      /* receive chains of the x (0) and y (1) axis not complete */
+            uint8_t ready;        /* buffers (X1..Y4) the first flow has filled */
+            uint8_t busy;         /* chains 2 d + g with a receive in flight */
+        } sw;
+    };
     s25_ricker src;           /* the recurrence, advanced every step */
     float w, tt;              /* source value and scratch */
 } s25_state;
@@ -224,6 +300,84 @@ static void s25_routes(wse_pe *pe, s25_state *s, int d)
     }
 }
 
+/* ---------------------------------------------------------- switches (broadcast = 1) */
+
+/* Slot t (0..4) is the turn of the senders whose distance from the line's
+ * upstream end is t mod 5; slots 0-2 share one color, slots 3-4 another
+ * (at most 3 per group: sw_segments fills 3, the switch has 4 positions). */
+#define SW_COLORS 8
+static int sw_group(int t) { return t >= 3; }
+static int sw_color(int d, int g) { return 2 * d + g; }
+
+/* Every stream ends with this: advance the switch of every router it
+ * passes, and reach no CE. */
+#define SW_ADVANCE pe_control_word(WSE_SWITCH_ADVANCE, 1, 0, 0)
+
+/* This PE's distance from the upstream end of its line for flow
+ * direction d, and the line's length *n. */
+static int sw_rel(const wse_pe *pe, int d, int *n)
+{
+    int along_x = pe_port_is_x(d);
+    int c = along_x ? pe_x(pe) : pe_y(pe);
+    *n = along_x ? pe_width(pe) : pe_height(pe);
+    return pe_port_dx(d) + pe_port_dy(d) > 0 ? c : *n - 1 - c;
+}
+
+/* The segments this PE takes part in on group g's color, in the order
+ * they pass it: j[i] is the distance of their sender (0: this PE sends).
+ * Slot t's sender is rel - j with j = (rel - t) mod 5; there is none
+ * upstream of the line, and the line's last PE has no one to send to.
+ * Returns how many (0..3). */
+static int sw_segments(int rel, int n, int g, int j[3])
+{
+    int q = 0;
+    for (int t = 0; t < 5; t++) {
+        int k = ((rel - t) % 5 + 5) % 5;
+        if (sw_group(t) == g && k <= rel && !(k == 0 && rel == n - 1))
+            j[q++] = k;
+    }
+    return q;
+}
+
+/* Routes of flow direction d with switches: on each of its two colors
+ * position i of the route serves segment i of sw_segments (the sender:
+ * RAMP -> onward; a PE 1..3 hops downstream: upstream -> RAMP | onward;
+ * the 4th: upstream -> RAMP), in a ring, so each stream's control
+ * wavelet moves every router of its segment on to the next segment and
+ * the last one back to the first for the next step. */
+static void sw_routes(wse_pe *pe, s25_state *s, int d)
+{
+    int n, rel = sw_rel(pe, d, &n), onward = rel < n - 1;
+    unsigned up = pe_port_mask(pe_port_opposite(d)), down = pe_port_mask(d);
+    for (int g = 0; g < 2; g++) {
+        int j[3], q = sw_segments(rel, n, g, j), receives = 0;
+        unsigned rx[3], tx[3];
+        for (int i = 0; i < q; i++) {
+            rx[i] = j[i] == 0 ? WSE_RAMP : up;
+            tx[i] = j[i] == 0 ? down : WSE_RAMP | (j[i] < R && onward ? down : 0u);
+            receives += j[i] != 0;
+            if (j[i] == 0) {
+                s->send_mask |= (uint8_t)(1u << d);
+                s->send_color[d] = (uint8_t)sw_color(d, g);
+                pe_bind_local_task(pe, T_SEND0 + d);
+            }
+        }
+        if (q == 0)
+            continue;
+        pe_route(pe, sw_color(d, g), rx[0], tx[0]);
+        if (q > 1) {
+            wse_switch sw = { .position = 0, .ring = 1 };
+            for (int i = 1; i < q; i++) {
+                sw.rx[i - 1] = rx[i];
+                sw.tx[i - 1] = tx[i];
+            }
+            pe_route_switch(pe, sw_color(d, g), &sw);
+        }
+        if (receives)
+            pe_bind_local_task(pe, T_RECV0 + 4 * d + g);
+    }
+}
+
 static int s25_setup(wse_pe *pe, void *state)
 {
     const s25_params *p = pe_params(pe);
@@ -231,8 +385,9 @@ static int s25_setup(wse_pe *pe, void *state)
     size_t nz = (size_t)p->nz;
     int sx = src_pos(p->src_x, pe_width(pe)), sy = src_pos(p->src_y, pe_height(pe));
     int sz = src_pos(p->src_z, p->nz);
-    if (pe_colors(pe) < NCOLORS) {
-        pe_fail(pe, "needs %d colors, the topology has %d", NCOLORS, pe_colors(pe));
+    int ncolors = p->broadcast ? SW_COLORS : NCOLORS;
+    if (pe_colors(pe) < ncolors) {
+        pe_fail(pe, "needs %d colors, the topology has %d", ncolors, pe_colors(pe));
         return WSE_EPROGRAM;
     }
     if (pe_x(pe) == 0 && pe_y(pe) == 0 &&
@@ -252,8 +407,12 @@ static int s25_setup(wse_pe *pe, void *state)
     }
     s->src_z = (pe_x(pe) == sx && pe_y(pe) == sy && p->amp != 0.0) ? sz : -1;
     s->src = ricker_init(p);
-    for (int d = 0; d < 4; d++)
-        s25_routes(pe, s, d);
+    for (int d = 0; d < 4; d++) {
+        if (p->broadcast)
+            sw_routes(pe, s, d);
+        else
+            s25_routes(pe, s, d);
+    }
     /* the second stream into a buffer adds to the first */
     for (int k = 0; k < R; k++) {
         if ((s->recv_mask >> (4 * WSE_PORT_E + k)) & 1)     /* from W, into X */
@@ -366,6 +525,111 @@ static void s25_send_from(wse_pe *pe, s25_state *s, const s25_params *p, int i)
                   T_SEND0 + i, WSE_ASYNC);
 }
 
+/* ---------------------------------------------------------- switches: a step's traffic */
+
+/* The flows received first into X and Y: from W (eastward) and from N
+ * (southward), as in the multicast phases. */
+static int sw_first(int d) { return d == WSE_PORT_E || d == WSE_PORT_S; }
+
+/* Buffer index (X1..X4 Y1..Y4) of the stream of distance k of flow d. */
+static int sw_buffer(int d, int k) { return (pe_port_is_x(d) ? 0 : R) + k - 1; }
+
+/* Post the next receive of the chain on color 2 d + g: its streams come
+ * one after another, in the order of sw_segments.  A first flow's stream
+ * is received plainly; a second flow's is added to the first flow's
+ * stream of its distance, so it waits until that one is complete (the
+ * two come on different colors, in no fixed order), or is received
+ * plainly if there is none.  Returns 0 if the chain is complete, 1 if a
+ * receive is in flight, 2 if it waits for the first flow. */
+static int sw_post(wse_pe *pe, s25_state *s, int nz, int d, int g)
+{
+    int n, rel = sw_rel(pe, d, &n), j[3], q = sw_segments(rel, n, g, j);
+    int c = 2 * d + g;
+    for (int i = 0, r = 0; i < q; i++) {
+        if (j[i] == 0 || r++ != s->sw.done[c])
+            continue;
+        int b = sw_buffer(d, j[i]);
+        unsigned flags = WSE_ASYNC;
+        if (!sw_first(d) && pe_in_region(pe, pe_x(pe) + j[i] * pe_port_dx(d),
+                                         pe_y(pe) + j[i] * pe_port_dy(d))) {
+            if (!((s->sw.ready >> b) & 1))
+                return 2;                 /* the first flow's stream is still coming */
+            flags |= WSE_FABIN_ADD;
+        }
+        pe_fabin(pe, sw_color(d, g), pe_f32(s, s->xy) + b * nz, nz, 1, T_RECV0 + 4 * d + g, flags);
+        s->sw.busy |= (uint8_t)(1u << c);
+        return 1;
+    }
+    return 0;
+}
+
+/* The phase s25_work waits on: 2 once X is complete, 4 once Y is too. */
+static int sw_phase(const s25_state *s)
+{
+    return s->sw.left[0] ? 0 : s->sw.left[1] ? 2 : 4;
+}
+
+/* Start the sends, then the receives of all four flows at once (each flow
+ * has its own colors).  The second flows' receives wait only for the
+ * first flows', which wait for nothing, so this cannot deadlock. */
+static void sw_start_step(wse_pe *pe, s25_state *s, const s25_params *p)
+{
+    int nz = (int)p->nz;
+    float *u = pe_f32(s, s->lv[s->cur]) + R;
+    for (int d = 0; d < 4; d++)
+        if (s->send_mask & (1u << d)) {
+            pe_fabout(pe, s->send_color[d], u, nz, 1, T_SEND0 + d, WSE_ASYNC);
+            s->sw.stage[d] = 1;
+        }
+    memset(s->sw.done, 0, sizeof s->sw.done);
+    s->sw.left[0] = s->sw.left[1] = 0;
+    s->sw.ready = 0;
+    s->sw.busy = 0;
+    for (int d = 0; d < 4; d++)
+        for (int g = 0; g < 2; g++)
+            if (sw_post(pe, s, nz, d, g))
+                s->sw.left[!pe_port_is_x(d)]++;
+    s->phase = sw_phase(s);
+}
+
+/* Receive 4 d + g - T_RECV0 completed: post the chain's next one, or
+ * count the chain complete. */
+static void sw_received(wse_pe *pe, s25_state *s, const s25_params *p, int d, int g)
+{
+    int nz = (int)p->nz, c = 2 * d + g, done = s->sw.done[c]++;
+    s->sw.busy &= (uint8_t)~(1u << c);
+    if (sw_first(d)) {        /* its buffer is ready for the second flow */
+        int n, j[3], q = sw_segments(sw_rel(pe, d, &n), n, g, j);
+        for (int i = 0, r = 0; i < q; i++)
+            if (j[i] != 0 && r++ == done)
+                s->sw.ready |= (uint8_t)(1u << sw_buffer(d, j[i]));
+        int o = pe_port_opposite(d);
+        for (int h = 0; h < 2; h++)
+            if (!((s->sw.busy >> (2 * o + h)) & 1))
+                sw_post(pe, s, nz, o, h);   /* resume a chain waiting for it */
+    }
+    if (sw_post(pe, s, nz, d, g))
+        return;
+    if (--s->sw.left[!pe_port_is_x(d)] == 0) {
+        s->phase = sw_phase(s);
+        pe_activate(pe, T_WORK);
+    }
+}
+
+/* The column toward d has left: the control wavelet follows it (from this
+ * task, so nothing depends on the order of two operations on one color).
+ * Returns 1 once that has left too: the send is complete. */
+static int sw_sent(wse_pe *pe, s25_state *s, int d)
+{
+    if (s->sw.stage[d] == 1) {
+        s->sw.stage[d] = 2;
+        pe_send(pe, s->send_color[d], SW_ADVANCE, T_SEND0 + d, WSE_ASYNC | WSE_CONTROL);
+        return 0;
+    }
+    s->sw.stage[d] = 0;
+    return 1;
+}
+
 /* Start a step: the sends and the first receives; the work follows. */
 static void s25_start_step(wse_pe *pe, s25_state *s, const s25_params *p)
 {
@@ -374,6 +638,11 @@ static void s25_start_step(wse_pe *pe, s25_state *s, const s25_params *p)
     s->send_pending = __builtin_popcount(s->send_mask);
     s->z_done = 0;
     s->x_done = 0;
+    if (p->broadcast) {
+        sw_start_step(pe, s, p);
+        pe_activate(pe, T_WORK);
+        return;
+    }
     s25_send_from(pe, s, p, 0);
     s25_post(pe, s, p);
     pe_activate(pe, T_WORK);
@@ -394,12 +663,17 @@ static void s25_task(wse_pe *pe, void *state, int task, uint32_t payload)
         s25_start_step(pe, s, p);
     } else if (task == T_WORK) {
         s25_work(pe, s, p);
+    } else if (task >= T_RECV0 && p->broadcast) {   /* a receive of chain 4 d + g */
+        sw_received(pe, s, p, (task - T_RECV0) / 4, (task - T_RECV0) % 4);
     } else if (task >= T_RECV0) {         /* a receive of this phase completed */
         if (--s->recv_pending == 0) {
             s->phase++;
             s25_post(pe, s, p);
             pe_activate(pe, T_WORK);
         }
+    } else if (p->broadcast) {            /* a switch-mode send: column, then control wavelet */
+        if (sw_sent(pe, s, task - T_SEND0) && --s->send_pending == 0)
+            pe_activate(pe, T_WORK);
     } else {                              /* a send completed: the next one */
         s25_send_from(pe, s, p, task - T_SEND0 + 1);
         if (--s->send_pending == 0)
@@ -585,7 +859,7 @@ static double s25_flops(const void *params, int width, int height)
 const wse_program wse_program_stencil25 = {
     .api_version = WSE_API_VERSION,
     .name = "stencil25",
-    .summary = "3D 8th-order acoustic wave equation (25-point stencil), radius-4 localised broadcasts on 20 colors",
+    .summary = "3D 8th-order acoustic wave equation (25-point stencil), radius-4 localised broadcasts on 20 colors (broadcast=1: switches, 8 colors)",
     .params_size = sizeof(s25_params),
     .params = s25_param_spec,
     .n_params = (int)(sizeof s25_param_spec / sizeof s25_param_spec[0]),
