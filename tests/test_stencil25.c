@@ -276,6 +276,56 @@ static void test_s25_switch_colors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs 20 colors, the topology has 8"));
 }
 
+/* Run with switches on t; returns the code, err gets the message. */
+static int s25_switch_run(const wse_topology *t, int w, int h, const s25_params *p, wse_error *err)
+{
+    wse_rect r = { 0, 0, w, h };
+    wse_engine *e = NULL;
+    wse_error_clear(err);
+    int rc = wse_engine_create(t, s25, p, r, NULL, &e, err);
+    if (rc == 0)
+        rc = wse_engine_run(e, 100000000, err);
+    wse_engine_destroy(e);
+    return rc;
+}
+
+static void s25_switch_fails(const wse_topology *t, const s25_params *p, const char *msg)
+{
+    wse_error err;
+    CU_ASSERT_EQUAL(s25_switch_run(t, 11, 6, p, &err), WSE_EPROGRAM);
+    if (!strstr(err.msg, msg))
+        fprintf(stderr, "\n  got:  %s\n  want: %s\n", err.msg, msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, msg));
+}
+
+/* With switches a PE has one axis in flight at a time: its 2 sends (2
+ * output queues) and 4 receive chains (4 input queues), at most 6
+ * microthreads, local task ids 8..17.  So it runs, bitwise, on wse2's
+ * and wse3's limits, and on 11 x 6 PEs (nz 8) each limit is reached: one
+ * queue, microthread or task id fewer fails at the call that needs it. */
+static void test_s25_switch_resources(void)
+{
+    s25_params p = s25_default(8, 4);
+    p.broadcast = 1;
+    for (int arch = WSE_ARCH_WSE2; arch <= WSE_ARCH_WSE3; arch++) {
+        wse_topology t = probe_topology(11, 6, 4, 1);
+        wse_topology_set_arch(&t, arch);
+        s25_check_on(&t, 11, 6, &p, 1);
+    }
+    wse_topology t = probe_topology(11, 6, 4, 1);      /* wse2: 6 IQ, 4 OQ, 6 threads */
+    t.microthreads--;
+    s25_switch_fails(&t, &p, "needs 6 microthreads (queues with WSE_ASYNC operations in progress) at once; topology 'probe' leaves a program 5");
+    t = probe_topology(11, 6, 4, 1);
+    t.input_queues = t.host_io_queues + 3;
+    s25_switch_fails(&t, &p, "pe_fabin: needs 4 input queues (colors of data tasks and fabins in progress) at once; topology 'probe' leaves a program 3");
+    t = probe_topology(11, 6, 4, 1);
+    t.output_queues = t.host_io_queues + 1;
+    s25_switch_fails(&t, &p, "pe_fabout: needs 2 output queues (colors of fabouts and sends in progress) at once; topology 'probe' leaves a program 1");
+    t = probe_topology(11, 6, 4, 1);
+    t.local_task_max = t.host_io_first_task = WSE_LOCAL_TASK(9);    /* ids 8..16 */
+    s25_switch_fails(&t, &p, "pe_bind_local_task: task id 17 is not a local task id");
+}
+
 /* ------------------------------------------------------------ shard grids */
 
 typedef struct s25_outcome {
@@ -521,6 +571,7 @@ int test_stencil25_suite(void)
         !CU_add_test(s, "shipped job on laptop, 2 shards", test_s25_job) ||
         !CU_add_test(s, "switches: regions wider and narrower than the radius", test_s25_switch_sizes) ||
         !CU_add_test(s, "switches: 8 colors suffice, 7 do not", test_s25_switch_colors) ||
+        !CU_add_test(s, "switches: wse2 and wse3 resources suffice, one fewer does not", test_s25_switch_resources) ||
         !CU_add_test(s, "switches: shipped job on laptop, 2 shards", test_s25_switch_job))
         return CU_get_error();
     return 0;

@@ -339,6 +339,20 @@ static int sw_segments(int rel, int n, int g, int j[3])
     return q;
 }
 
+/* The flows received first into X and Y: from W (eastward) and from N
+ * (southward), as in the multicast phases. */
+static int sw_first(int d) { return d == WSE_PORT_E || d == WSE_PORT_S; }
+
+/* Buffer index (X1..X4 Y1..Y4) of the stream of distance k of flow d. */
+static int sw_buffer(int d, int k) { return (pe_port_is_x(d) ? 0 : R) + k - 1; }
+
+/* Completion task of the receive chain on group g's color of flow d.
+ * The chains of one axis are in flight together (the eastward and
+ * westward ones, then the southward and northward ones), so the two axes
+ * share 4 ids: the first flow's chains T_RECV0 + g, the second's
+ * T_RECV0 + 2 + g. */
+static int sw_recv_task(int d, int g) { return T_RECV0 + 2 * !sw_first(d) + g; }
+
 /* Routes of flow direction d with switches: on each of its two colors
  * position i of the route serves segment i of sw_segments (the sender:
  * RAMP -> onward; a PE 1..3 hops downstream: upstream -> RAMP | onward;
@@ -359,7 +373,7 @@ static void sw_routes(wse_pe *pe, s25_state *s, int d)
             if (j[i] == 0) {
                 s->send_mask |= (uint8_t)(1u << d);
                 s->send_color[d] = (uint8_t)sw_color(d, g);
-                pe_bind_local_task(pe, T_SEND0 + d);
+                pe_bind_local_task(pe, T_SEND0 + phase_of(d));
             }
         }
         if (q == 0)
@@ -374,7 +388,7 @@ static void sw_routes(wse_pe *pe, s25_state *s, int d)
             pe_route_switch(pe, sw_color(d, g), &sw);
         }
         if (receives)
-            pe_bind_local_task(pe, T_RECV0 + 4 * d + g);
+            pe_bind_local_task(pe, sw_recv_task(d, g));
     }
 }
 
@@ -527,13 +541,6 @@ static void s25_send_from(wse_pe *pe, s25_state *s, const s25_params *p, int i)
 
 /* ---------------------------------------------------------- switches: a step's traffic */
 
-/* The flows received first into X and Y: from W (eastward) and from N
- * (southward), as in the multicast phases. */
-static int sw_first(int d) { return d == WSE_PORT_E || d == WSE_PORT_S; }
-
-/* Buffer index (X1..X4 Y1..Y4) of the stream of distance k of flow d. */
-static int sw_buffer(int d, int k) { return (pe_port_is_x(d) ? 0 : R) + k - 1; }
-
 /* Post the next receive of the chain on color 2 d + g: its streams come
  * one after another, in the order of sw_segments.  A first flow's stream
  * is received plainly; a second flow's is added to the first flow's
@@ -556,44 +563,71 @@ static int sw_post(wse_pe *pe, s25_state *s, int nz, int d, int g)
                 return 2;                 /* the first flow's stream is still coming */
             flags |= WSE_FABIN_ADD;
         }
-        pe_fabin(pe, sw_color(d, g), pe_f32(s, s->xy) + b * nz, nz, 1, T_RECV0 + 4 * d + g, flags);
+        pe_fabin(pe, sw_color(d, g), pe_f32(s, s->xy) + b * nz, nz, 1, sw_recv_task(d, g), flags);
         s->sw.busy |= (uint8_t)(1u << c);
         return 1;
     }
     return 0;
 }
 
-/* The phase s25_work waits on: 2 once X is complete, 4 once Y is too. */
-static int sw_phase(const s25_state *s)
+/* Post the receive chains of the axis s->phase / 2 (0: x, the eastward
+ * and westward flows; 1: y), at most 4 chains, 4 input queues and 4
+ * microthreads; an axis without streams here is skipped.  The next axis
+ * is posted once every chain of this one is complete (sw_received). */
+static void sw_post_axis(wse_pe *pe, s25_state *s, int nz)
 {
-    return s->sw.left[0] ? 0 : s->sw.left[1] ? 2 : 4;
+    while (s->phase < 4) {
+        int axis = s->phase / 2, left = 0;
+        for (int i = 0; i < 2; i++)       /* the first flow first: the second may wait for it */
+            for (int g = 0; g < 2; g++)
+                left += sw_post(pe, s, nz, phase_dir[2 * axis + i], g) != 0;
+        s->sw.left[axis] = (uint8_t)left;
+        if (left)
+            return;
+        s->phase += 2;
+    }
 }
 
-/* Start the sends, then the receives of all four flows at once (each flow
- * has its own colors).  The second flows' receives wait only for the
- * first flows', which wait for nothing, so this cannot deadlock. */
+/* Send the column toward d (its control wavelet follows from the
+ * completion task, sw_sent). */
+static void sw_send(wse_pe *pe, s25_state *s, int nz, int d)
+{
+    pe_fabout(pe, s->send_color[d], pe_f32(s, s->lv[s->cur]) + R, nz, 1, T_SEND0 + phase_of(d),
+              WSE_ASYNC);
+    s->sw.stage[d] = 1;
+}
+
+/* Start the sends of the first axis from a on (0: x, toward E and W; 1:
+ * y) that this PE sends on: at most 2 output queues and 2 microthreads.
+ * The y axis's start once the x axis's are complete (sw_sent). */
+static void sw_send_axis(wse_pe *pe, s25_state *s, int nz, int a)
+{
+    for (; a < 2; a++) {
+        int any = 0;
+        for (int i = 0; i < 2; i++)
+            if (s->send_mask & (1u << phase_dir[2 * a + i])) {
+                sw_send(pe, s, nz, phase_dir[2 * a + i]);
+                any = 1;
+            }
+        if (any)
+            return;
+    }
+}
+
+/* Start a step: the x axis's sends and receive chains. */
 static void sw_start_step(wse_pe *pe, s25_state *s, const s25_params *p)
 {
     int nz = (int)p->nz;
-    float *u = pe_f32(s, s->lv[s->cur]) + R;
-    for (int d = 0; d < 4; d++)
-        if (s->send_mask & (1u << d)) {
-            pe_fabout(pe, s->send_color[d], u, nz, 1, T_SEND0 + d, WSE_ASYNC);
-            s->sw.stage[d] = 1;
-        }
     memset(s->sw.done, 0, sizeof s->sw.done);
     s->sw.left[0] = s->sw.left[1] = 0;
     s->sw.ready = 0;
     s->sw.busy = 0;
-    for (int d = 0; d < 4; d++)
-        for (int g = 0; g < 2; g++)
-            if (sw_post(pe, s, nz, d, g))
-                s->sw.left[!pe_port_is_x(d)]++;
-    s->phase = sw_phase(s);
+    sw_send_axis(pe, s, nz, 0);
+    sw_post_axis(pe, s, nz);
 }
 
-/* Receive 4 d + g - T_RECV0 completed: post the chain's next one, or
- * count the chain complete. */
+/* A receive on chain g of flow d completed: post the chain's next one,
+ * or count the chain complete, and once the axis is, post the next. */
 static void sw_received(wse_pe *pe, s25_state *s, const s25_params *p, int d, int g)
 {
     int nz = (int)p->nz, c = 2 * d + g, done = s->sw.done[c]++;
@@ -610,23 +644,29 @@ static void sw_received(wse_pe *pe, s25_state *s, const s25_params *p, int d, in
     }
     if (sw_post(pe, s, nz, d, g))
         return;
-    if (--s->sw.left[!pe_port_is_x(d)] == 0) {
-        s->phase = sw_phase(s);
+    if (--s->sw.left[s->phase / 2] == 0) {
+        s->phase += 2;
+        sw_post_axis(pe, s, nz);
         pe_activate(pe, T_WORK);
     }
 }
 
-/* The column toward d has left: the control wavelet follows it (from this
- * task, so nothing depends on the order of two operations on one color).
- * Returns 1 once that has left too: the send is complete. */
-static int sw_sent(wse_pe *pe, s25_state *s, int d)
+/* Send completion task T_SEND0 + i: the column toward phase_dir[i] has
+ * left, and the control wavelet follows it (from this task, so nothing
+ * depends on the order of two operations on one color); or that has left
+ * too, and once the axis's other send has, the next axis's sends start.
+ * Returns 1 when the send toward phase_dir[i] is complete. */
+static int sw_sent(wse_pe *pe, s25_state *s, const s25_params *p, int i)
 {
+    int d = phase_dir[i];
     if (s->sw.stage[d] == 1) {
         s->sw.stage[d] = 2;
-        pe_send(pe, s->send_color[d], SW_ADVANCE, T_SEND0 + d, WSE_ASYNC | WSE_CONTROL);
+        pe_send(pe, s->send_color[d], SW_ADVANCE, T_SEND0 + i, WSE_ASYNC | WSE_CONTROL);
         return 0;
     }
     s->sw.stage[d] = 0;
+    if (i < 2 && s->sw.stage[phase_dir[i ^ 1]] == 0)     /* the x axis's are complete */
+        sw_send_axis(pe, s, (int)p->nz, 1);
     return 1;
 }
 
@@ -663,8 +703,9 @@ static void s25_task(wse_pe *pe, void *state, int task, uint32_t payload)
         s25_start_step(pe, s, p);
     } else if (task == T_WORK) {
         s25_work(pe, s, p);
-    } else if (task >= T_RECV0 && p->broadcast) {   /* a receive of chain 4 d + g */
-        sw_received(pe, s, p, (task - T_RECV0) / 4, (task - T_RECV0) % 4);
+    } else if (task >= T_RECV0 && p->broadcast) {   /* a receive of the axis in flight */
+        int i = task - T_RECV0;
+        sw_received(pe, s, p, phase_dir[s->phase + i / 2], i % 2);
     } else if (task >= T_RECV0) {         /* a receive of this phase completed */
         if (--s->recv_pending == 0) {
             s->phase++;
@@ -672,7 +713,7 @@ static void s25_task(wse_pe *pe, void *state, int task, uint32_t payload)
             pe_activate(pe, T_WORK);
         }
     } else if (p->broadcast) {            /* a switch-mode send: column, then control wavelet */
-        if (sw_sent(pe, s, task - T_SEND0) && --s->send_pending == 0)
+        if (sw_sent(pe, s, p, task - T_SEND0) && --s->send_pending == 0)
             pe_activate(pe, T_WORK);
     } else {                              /* a send completed: the next one */
         s25_send_from(pe, s, p, task - T_SEND0 + 1);
