@@ -67,6 +67,8 @@ for w in life bandwidth allreduce gemv stencil7 stencil25; do
 done
 # stencil25 with router switches: control wavelets cross shard edges
 matrix stencil25_switch "jobs/stencil25_switch.yaml --set region.width=11 --set region.height=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
+# and on wse3's resources (6 output queues, local task ids 8..26; the job verifies bitwise)
+matrix stencil25_switch_wse3 "jobs/stencil25_switch.yaml --topology wse3 --set region.width=16 --set region.height=12" "2 --grid 2x1;3 --grid 1x3"
 # a wrong rank count ends every rank with one clear message and status 2
 JOB="jobs/heat2d.yaml --topology laptop"
 $MPI -n 3 "$WSEMU" run $JOB --grid 2x2 >"$TMP/bad.out" 2>"$TMP/bad.err"

@@ -76,25 +76,42 @@
  *
  * Receiving with switches: a color's streams reach a PE one after
  * another in slot order, so a PE keeps one receive per color in flight,
- * chained by their completions, on all 8 colors at once.  The two
- * streams into one buffer (X_k from W and from E) now come on different
- * colors in no fixed order, so the eastward and southward flows' streams
- * are received plainly, and a westward or northward stream's receive
- * (WSE_FABIN_ADD) is posted only once the other one into its buffer is
- * complete (plainly if there is none): X_k = W_k + E_k bit for bit as
- * before, since a + b == b + a in IEEE arithmetic.  This
- * cannot deadlock: the eastward and southward receives wait for nothing,
- * and a step's streams on a color never queue behind the next step's
- * (each router serves its segments in ring order, links are FIFO).
+ * chained by their completions.  It works one axis at a time, as the
+ * hardware limits force (6 input queues, 4 output queues on wse2, 6
+ * microthreads; all 8 colors at once would need 8 of each): first the x
+ * axis, its sends toward E and W and the receive chains of the eastward
+ * and westward flows (4 colors), then, once those chains are complete,
+ * the y axis's chains; the y axis's sends start once the x axis's are
+ * complete.  So a PE holds at most 2 output queues, 4 input queues and 6
+ * microthreads (reached: tests/test_stencil25.c), and the two axes share
+ * 4 receive task ids (T_RECV0 + 2 (second flow) + g), the sends their
+ * phase's T_SEND0 + i: 10 local ids, 8..17, as in the multicast mode.
+ * The two streams into one buffer (X_k from W and from E) come on
+ * different colors in no fixed order, so the eastward and southward
+ * flows' streams are received plainly, and a westward or northward
+ * stream's receive (WSE_FABIN_ADD) is posted only once the other one
+ * into its buffer is complete (plainly if there is none): X_k = W_k + E_k
+ * bit for bit as before, since a + b == b + a in IEEE arithmetic.  This
+ * cannot deadlock: take a PE in the earliest (step, axis) of all.  Every
+ * sender of that axis's streams has issued them or will without waiting
+ * for anyone earlier (the x axis's go at the step's start; the y axis's
+ * once its x sends are complete, which needs only x receivers, all at
+ * that step's x axis or past it), every other
+ * receiver of them is receiving that axis or has them already, the
+ * eastward and southward chains wait for nothing but their streams, the
+ * others only for those, and a step's streams on a color never queue
+ * behind the next step's (each router serves its segments in ring order,
+ * links are FIFO).
  * Control wavelets per step: one per sending PE and direction,
  * 2 ((W - 1) H + W (H - 1)) on W x H PEs; they cross the links their
  * columns cross and reach no CE.
  *
  * A step (fp32 vector ops over the column; c0..c4 are the standard
  * 8th-order coefficients -205/72, 8/5, -1/5, 8/315, -1/560):
- *   1. issue the sends (one after another, in phase order) and the first
- *      phase's receives (async); meanwhile the z part:  a = 3 c0 p;  for k = 1..4:  t = p[z-k] + p[z+k];
- *      a = c_k t + a
+ *   1. issue the sends (one after another, in phase order; with switches
+ *      an axis's two at a time) and the first phase's receives (async);
+ *      meanwhile the z part:  a = 3 c0 p;  for k = 1..4:
+ *      t = p[z-k] + p[z+k];  a = c_k t + a
  *   2. when X is complete (after the westward phase), while N and S
  *      stream in:  for k = 1..4:  a = c_k X_k + a
  *   3. when Y and the sends are complete:  for k = 1..4:  a = c_k Y_k + a;
@@ -118,9 +135,10 @@
  *
  * Cost (laptop/wse2 model, 16 x 16 PEs): about 28 nz + 100 cycles per
  * step: nz 8: 336, nz 32: 955, nz 128: 3590, nz 901: 25419.  With
- * switches: nz 8: 352, nz 32: 1115, nz 128: 4553 (about 35 nz).  The
- * shipped jobs (64 x 64, nz 8, 40 steps): jobs/stencil25.yaml 13138
- * cycles (328 per step), jobs/stencil25_switch.yaml 13788 (345 per step).
+ * switches (10 steps): nz 8: 355, nz 32: 1113, nz 128: 4224 (about 33
+ * nz).  The shipped jobs (64 x 64, nz 8, 40 steps): jobs/stencil25.yaml
+ * 13138 cycles (328 per step), jobs/stencil25_switch.yaml 14163 (354 per
+ * step).
  *
  * Drawbacks.  The CE ramp takes one word per cycle, so receiving costs at
  * least 16 nz cycles per step; the vector work (20 ops of nz) overlaps it
@@ -131,15 +149,16 @@
  * (about 1.5 KB of queues per PE, 20 routes, multicast credit checks).
  * Switches save colors, not cycles, here: a slot's sender waits until the
  * previous stream and its control wavelet have passed its router, and a
- * stream moves only as fast as the busiest of its receivers, which take 8
- * colors at once through one ramp.  Measured at nz 128 on 16 x 16 (4553
- * cycles per step): without the westward and northward receives' wait
- * (wrong sums) 4251, with the control wavelet posted right behind the
- * column instead of by the column's completion task 4454 (the API does
- * not promise two operations on one color stay in order), so most of the
- * difference to multicast is the turn-taking itself.  (The vendor example
- * multiplies each stream by its coefficient as it arrives and sums 20
- * buffers afterwards, which is not the reference's order.)
+ * stream moves only as fast as the busiest of its receivers.  Before the
+ * resource limits this mode received on all 8 colors at once and sent all
+ * four directions at once (7 and more microthreads): 345 cycles per step
+ * on the shipped job, 4553 at nz 128 on 16 x 16 (10 steps).  One axis at
+ * a time costs 354 on the shipped job and saves at nz 128 (4224): fewer
+ * streams share a PE's ramp at once.  Sending all four directions one
+ * after another instead of an axis's two at once measured 352 on the
+ * shipped job but 4196 against 4134 at nz 128 (40 steps).  (The vendor
+ * example multiplies each stream by its coefficient as it arrives and
+ * sums 20 buffers afterwards, which is not the reference's order.)
  *
  * The host reference performs the same fp32 operations in the same order,
  * so the emulated result is bitwise equal to it.
@@ -239,7 +258,8 @@ typedef struct s25_state {
     int32_t cur;              /* time level holding p at the current step */
     int32_t step;
     int32_t phase;            /* receive phase in flight (0..3), 4 = all done;
-                               * switches: 0, 2 once X is complete, 4 */
+                               * switches: 0 x axis in flight, 2 y axis
+                               * (X complete), 4 */
     int32_t recv_pending;     /* receives of that phase still in flight */
     int32_t send_pending;     /* sends of this step still in flight */
     int32_t z_done;           /* units of the z part done (centre, k = 1..4) */
