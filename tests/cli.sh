@@ -142,5 +142,13 @@ if [ -n "$USERLIB" ]; then
     fi
 fi
 
+# --- every shipped job fits the hardware resources of wse2 and wse3 (queues,
+# microthreads, task ids, host I/O's colors) and verifies there, on 16 x 16
+for t in wse2 wse3; do
+    for f in jobs/*.yaml; do
+        expect 0 "$WSEMU" run "$f" --topology "$t" --set region.width=16 --set region.height=16 --quiet
+    done
+done
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]
