@@ -30,13 +30,15 @@
  * is ready (activated, or has a wavelet) and not blocked; among ready
  * tasks the CE runs the lowest id first, one at a time, to completion.
  *
- * Hardware resources (topology section `resources`): every data task and
- * every fabin in progress holds an input queue (one per color: a second
- * fabin on a color whose fabin is still in progress is an error), every
- * fabout or send in progress an output queue, every WSE_ASYNC operation
- * in progress a microthread.  Host I/O keeps some of each, and some
- * colors and task ids; a program that asks for more than is left fails
- * at the offending call, naming the PE, the resource and the limit.
+ * Hardware resources (topology section `resources`): a color reaches the
+ * CE through one input queue and leaves it through one output queue, and
+ * a queue runs its operations one at a time, in issue order.  So a data
+ * task, and fabins (or descriptor ops with a fabin operand) in progress,
+ * hold their color's input queue; fabouts and sends in progress their
+ * color's output queue; and each queue with a WSE_ASYNC operation in it a
+ * microthread.  Host I/O keeps some of each, and some colors and task
+ * ids; a program that asks for more than is left fails at the offending
+ * call, naming the PE, the resource and the limit.
  *
  * Fabric operations stream 32-bit words between SRAM and a color.  They
  * proceed in the background one wavelet per cycle under backpressure, and
