@@ -141,3 +141,20 @@ void harness_same(const harness_outcome *a, const harness_outcome *b)
     CU_ASSERT_EQUAL(a->digest, b->digest);
     harness_same_stats(&a->st, &b->st);
 }
+
+int harness_pe_shape(const void *params, int width, int height, int64_t shape[3])
+{
+    (void)params;
+    shape[0] = height;
+    shape[1] = width;
+    return 2;
+}
+
+void harness_pe_state_block(const wse_pe *pe, const void *state, wse_array_block *b)
+{
+    b->ptr = (void *)(uintptr_t)state;
+    b->origin[0] = pe_y(pe);
+    b->origin[1] = pe_x(pe);
+    b->extent[0] = b->extent[1] = b->extent[2] = 1;
+    b->stride[0] = b->stride[1] = b->stride[2] = 1;
+}

@@ -51,4 +51,10 @@ void harness_same_stats(const wse_engine_stats *a, const wse_engine_stats *b);
  * runs stopped by an error other than a deadlock). */
 void harness_same(const harness_outcome *a, const harness_outcome *b);
 
+/* For an array that stands for each PE's whole state (one element per PE,
+ * shape [height, width]): wse_engine_block(e, array, x, y, &b) then gives
+ * the PE's state in b.ptr. */
+int harness_pe_shape(const void *params, int width, int height, int64_t shape[3]);
+void harness_pe_state_block(const wse_pe *pe, const void *state, wse_array_block *b);
+
 #endif

@@ -88,23 +88,6 @@ static void dsd_task(wse_pe *pe, void *state, int task, uint32_t payload)
     tick(pe, s);
 }
 
-static int dsd_shape(const void *params, int width, int height, int64_t shape[3])
-{
-    (void)params;
-    shape[0] = height;
-    shape[1] = width;
-    return 2;
-}
-
-static void dsd_block(const wse_pe *pe, const void *state, wse_array_block *b)
-{
-    b->ptr = (void *)(uintptr_t)state;
-    b->origin[0] = pe_y(pe);
-    b->origin[1] = pe_x(pe);
-    b->extent[0] = b->extent[1] = b->extent[2] = 1;
-    b->stride[0] = b->stride[1] = b->stride[2] = 1;
-}
-
 static int dsd_shape3(const void *params, int width, int height, int64_t shape[3], int n)
 {
     (void)params;
@@ -148,7 +131,7 @@ static void log_block(const wse_pe *pe, const void *state, wse_array_block *b)
 
 /* Outputs, so that runs cut into shards can be compared by digest. */
 static const wse_array_spec dsd_arrays[] = {
-    { "remaining", WSE_U32, 0, 1, "tasks left per PE", dsd_shape, dsd_block },
+    { "remaining", WSE_U32, 0, 1, "tasks left per PE", harness_pe_shape, harness_pe_state_block },
     { "h", WSE_F32, 0, 1, "the h vector per PE", h_shape, h_block },
     { "log", WSE_U32, 0, 1, "data wavelets received per PE", log_shape, log_block },
 };

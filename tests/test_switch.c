@@ -83,25 +83,8 @@ static void sw_task(wse_pe *pe, void *state, int task, uint32_t payload)
         pe_finish(pe);
 }
 
-static int sw_shape(const void *params, int width, int height, int64_t shape[3])
-{
-    (void)params;
-    shape[0] = height;
-    shape[1] = width;
-    return 2;
-}
-
-static void sw_block(const wse_pe *pe, const void *state, wse_array_block *b)
-{
-    b->ptr = (void *)(uintptr_t)state;
-    b->origin[0] = pe_y(pe);
-    b->origin[1] = pe_x(pe);
-    b->extent[0] = b->extent[1] = b->extent[2] = 1;
-    b->stride[0] = b->stride[1] = b->stride[2] = 1;
-}
-
 static const wse_array_spec sw_arrays[] = {
-    { "n", WSE_U32, 0, 1, "entries logged per PE", sw_shape, sw_block },
+    { "n", WSE_U32, 0, 1, "entries logged per PE", harness_pe_shape, harness_pe_state_block },
 };
 
 static const wse_program sw_program = {
