@@ -151,18 +151,33 @@ static const wse_program rs_program = {
     .device = { .state_size = sizeof(rs_state), .setup = rs_setup, .task = rs_task },
 };
 
-/* Run p on a 2x1 probe region; returns the code, err gets the message. */
-static int rs_run(const rs_params *p, int arch, wse_error *err)
+/* The 2x1 probe topology with arch's resources. */
+static wse_topology rs_topology(int arch)
 {
     wse_topology t = probe_topology(2, 1, 2, 1);
     wse_topology_set_arch(&t, arch);
+    return t;
+}
+
+/* Run p on t's 2x1 region: the engine (NULL if it could not be created),
+ * *rc the code, err the message. */
+static wse_engine *rs_engine(const wse_topology *t, const rs_params *p, int *rc, wse_error *err)
+{
     wse_engine *e = NULL;
     wse_rect r = { 0, 0, 2, 1 };
     wse_error_clear(err);
-    int rc = wse_engine_create(&t, &rs_program, p, r, NULL, &e, err);
-    if (rc == 0)
-        rc = wse_engine_run(e, 100000, err);
-    wse_engine_destroy(e);
+    *rc = wse_engine_create(t, &rs_program, p, r, NULL, &e, err);
+    if (*rc == 0)
+        *rc = wse_engine_run(e, 100000, err);
+    return e;
+}
+
+/* Run p on a 2x1 probe region; returns the code, err gets the message. */
+static int rs_run(const rs_params *p, int arch, wse_error *err)
+{
+    wse_topology t = rs_topology(arch);
+    int rc;
+    wse_engine_destroy(rs_engine(&t, p, &rc, err));
     return rc;
 }
 
@@ -224,14 +239,13 @@ static void test_microthreads(void)
     /* 6 fabins take 6 microthreads: fine; the 7th input queue fails first */
     expect_ok(RS(.kind = K_FABIN, .n = 6), WSE_ARCH_WSE3);
     rs_params p = RS(.kind = K_FABIN, .n = 7);
-    wse_topology t = probe_topology(2, 1, 2, 1);
-    wse_topology_set_arch(&t, WSE_ARCH_WSE3);
+    wse_topology t = rs_topology(WSE_ARCH_WSE3);
     t.input_queues = 10;                   /* room for 8 program queues */
-    wse_engine *e = NULL;
     wse_error err;
-    wse_rect r = { 0, 0, 2, 1 };
-    CU_ASSERT_EQUAL_FATAL(wse_engine_create(&t, &rs_program, &p, r, NULL, &e, &err), 0);
-    CU_ASSERT_EQUAL(wse_engine_run(e, 100000, &err), WSE_EPROGRAM);
+    int rc;
+    wse_engine *e = rs_engine(&t, &p, &rc, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);       /* created: the run fails */
+    CU_ASSERT_EQUAL(rc, WSE_EPROGRAM);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "pe_fabin: needs 7 microthreads (queues with WSE_ASYNC operations in progress) at once; topology 'probe' leaves a program 6 (it has 8, host I/O keeps 2)"));
     wse_engine_destroy(e);
 }
@@ -263,13 +277,10 @@ static void test_task_ids(void)
 static void test_sync_ops_in_turn(void)
 {
     rs_params p = RS(.kind = K_PAIR);
-    wse_topology t = probe_topology(2, 1, 2, 1);
-    wse_engine *e = NULL;
+    wse_topology t = rs_topology(WSE_ARCH_WSE2);
     wse_error err;
-    wse_rect r = { 0, 0, 2, 1 };
-    int rc = wse_engine_create(&t, &rs_program, &p, r, NULL, &e, &err);
-    if (rc == 0)
-        rc = wse_engine_run(e, 100000, &err);
+    int rc;
+    wse_engine *e = rs_engine(&t, &p, &rc, &err);
     if (rc)
         fprintf(stderr, "\n  unexpected: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
