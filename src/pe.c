@@ -86,6 +86,16 @@ static int not_in_setup(wse_pe *pe, const char *what)
     return 1;
 }
 
+/* The opposite: calls that only tasks may make. */
+static int in_setup(wse_pe *pe, const char *what)
+{
+    if (!pe->in_setup)
+        return 0;
+    wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM,
+                  "%s is not allowed in setup: activate a task that issues it", what);
+    return 1;
+}
+
 /* ------------------------------------------------------------ setup */
 
 void *pe_alloc(wse_pe *pe, size_t bytes)
@@ -135,23 +145,15 @@ void pe_route_teardown(wse_pe *pe, int color, int task)
 
 void pe_route_set_position(wse_pe *pe, int color, int position)
 {
-    if (pe->halo || bad_color(pe, color, "pe_route_set_position"))
+    if (pe->halo || in_setup(pe, "pe_route_set_position") || bad_color(pe, color, "pe_route_set_position"))
         return;
-    if (pe->in_setup) {
-        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "pe_route_set_position is for teardown tasks, not setup");
-        return;
-    }
     wse__router_set_position(pe->e, pe->idx, color, position, "pe_route_set_position");
 }
 
 void pe_route_resume(wse_pe *pe, int color)
 {
-    if (pe->halo || bad_color(pe, color, "pe_route_resume"))
+    if (pe->halo || in_setup(pe, "pe_route_resume") || bad_color(pe, color, "pe_route_resume"))
         return;
-    if (pe->in_setup) {
-        wse__fault_pe(pe->e, pe->idx, WSE_EPROGRAM, "pe_route_resume is for teardown tasks, not setup");
-        return;
-    }
     uint64_t when = pe->now + pe->charged;
     wse__router_resume(pe->e, pe->idx, color, when > pe->now ? when : pe->now + 1);
 }
@@ -375,11 +377,8 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
                       int n, int stride, int on_done, unsigned flags, const char *what)
 {
     wse_engine *e = pe->e;
-    if (pe->in_setup) {
-        wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
-                      "%s is not allowed in setup: activate a task that issues it", what);
+    if (in_setup(pe, what))
         return;
-    }
     if (bad_color(pe, color, what) || (on_done != WSE_NO_TASK && unbound(pe, on_done, what)))
         return;
     if (kind == OP_FABIN && (flags & WSE_CONTROL)) {
