@@ -6,7 +6,9 @@
  * ramp, in issue order; a synchronous one keeps the CE from starting
  * another task until it completes.  Among ready tasks the lowest id runs,
  * one at a time, to completion, and costs task_switch_cycles plus what it
- * charged (at least one cycle).
+ * charged (at least one cycle).  The datapath is shared: in a cycle in
+ * which fabric operations move elements with arithmetic it serves them,
+ * and a task running then ends fabric_datapath_cycles later.
  *
  * A PE's operations live, in issue order, in a chain of blocks that the PE
  * keeps once it has them: a PE's ops are contiguous in memory and blocks
@@ -364,9 +366,10 @@ static int more_sync(const wse_engine *e, const wse_pestate *p, unsigned i)
 }
 
 /* Advance the PE's fabric operations.  Returns 1 if it must be revisited
- * next cycle; *fabin_colors gets the colors with a pending fabin. */
+ * next cycle; *fabin_colors gets the colors with a pending fabin,
+ * *computed whether an element that needs the datapath moved. */
 static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
-                    uint32_t *fabin_colors, uint64_t t)
+                    uint32_t *fabin_colors, int *computed, uint64_t t)
 {
     wse_pestate *p = &e->pe[pe];
     int ramp_out = 0, more = 0, syncs = 0;
@@ -386,6 +389,7 @@ static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
             continue;
         }
         more = 1;
+        *computed |= (op->flags & OPF_COMPUTES) != 0;
         if (++op->done < op->n) {
             i++;
             continue;
@@ -477,14 +481,32 @@ static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
     run_task(e, pe, id, payload, t);
 }
 
+/* Fabric elements whose arithmetic needs the datapath moved at t, so it
+ * served them that cycle (both ramp directions' at once): a task running
+ * on the main thread, even one that starts at t, ends
+ * fabric_datapath_cycles later.  Plain moves between SRAM and the ramp
+ * leave the datapath to the main thread. */
+static void datapath_lent(wse_engine *e, uint32_t pe, uint64_t t)
+{
+    wse_pestate *p = &e->pe[pe];
+    uint64_t c = (uint64_t)e->topo.fabric_datapath_cycles;
+    if (!c || p->busy_until <= t)
+        return;
+    p->busy_until += c;
+    e->cnt[pe].busy_cycles += c;
+    sched_wake(e, pe, p->busy_until);
+}
+
 int wse__ce_step(wse_engine *e, uint32_t pe, uint64_t t)
 {
-    int ramp_in = 0, more = 0;
+    int ramp_in = 0, more = 0, computed = 0;
     uint32_t fabin_colors = 0;
     if (e->pe[pe].nops)
-        more = ops_step(e, pe, &ramp_in, &fabin_colors, t);
+        more = ops_step(e, pe, &ramp_in, &fabin_colors, &computed, t);
     if (!e->failed)
         dispatch(e, pe, ramp_in, fabin_colors, t);
+    if (computed)
+        datapath_lent(e, pe, t);
     return more;
 }
 

@@ -8,6 +8,22 @@
 #include <stddef.h>
 #include "engine_int.h"
 
+/* Cycles of a vector operation of n elements done at once, inside a
+ * task: vector_startup_cycles, then the slowest of the datapath (simd
+ * elements a cycle) and the SRAM ports (rd and wr bytes per element, against
+ * the topology's bytes per cycle; a bound of 0, as in topologies built in
+ * code, is none). */
+static inline uint64_t ceil_div_u64(uint64_t a, uint64_t b) { return b ? (a + b - 1) / b : 0; }
+static inline uint64_t wse__vector_cycles(const wse_topology *t, uint64_t n, int simd,
+                                          unsigned rd, unsigned wr)
+{
+    uint64_t c = ceil_div_u64(n, (uint64_t)simd);
+    uint64_t r = ceil_div_u64(n * rd, (uint64_t)t->sram_read_bytes_per_cycle);
+    uint64_t w = ceil_div_u64(n * wr, (uint64_t)t->sram_write_bytes_per_cycle);
+    c = r > c ? r : c;
+    return (uint64_t)t->vector_startup_cycles + (w > c ? w : c);
+}
+
 /* A new op slot after PE pe's last op, or NULL (out of memory, or the PE
  * already has WSE_MAX_OPS_PER_PE ops in progress). */
 wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe);

@@ -956,6 +956,8 @@ SCHEMA(prog_schema, prog_fields, NULL);
 static const cfg_field pe_fields[] = {
     FIELD("sram_bytes", T_U32, TOFF(sram_bytes), 1024, 16777216, NULL, REQ),
     FIELD("reserved_bytes", T_U32, TOFF(reserved_bytes), 0, 16777216, "0", OPT),
+    FIELD("sram_read_bytes_per_cycle", T_INT, TOFF(sram_read_bytes_per_cycle), 1, 4096, "16", OPT),
+    FIELD("sram_write_bytes_per_cycle", T_INT, TOFF(sram_write_bytes_per_cycle), 1, 4096, "8", OPT),
 };
 SCHEMA(pe_schema, pe_fields, NULL);
 
@@ -976,10 +978,12 @@ static const cfg_field compute_fields[] = {
     FIELD("simd_fp32", T_INT, TOFF(simd_fp32), 1, 64, "1", OPT),
     FIELD("simd_fp16", T_INT, TOFF(simd_fp16), 1, 64, "4", OPT),
     FIELD("fabric_startup_cycles", T_INT, TOFF(fabric_startup_cycles), 0, 1000000, "2", OPT),
+    FIELD("fabric_datapath_cycles", T_INT, TOFF(fabric_datapath_cycles), 0, 16, "1", OPT),
 };
 SCHEMA(compute_schema, compute_fields, NULL);
 
 static const cfg_field energy_fields[] = {
+    FIELD("calibrated", T_BOOL, TOFF(energy_calibrated), 0, 1, "false", OPT),
     FIELD("pj_per_flop", T_DBL, TOFF(pj_per_flop), 0, 1e9, "0", OPT),
     FIELD("pj_per_hop", T_DBL, TOFF(pj_per_hop), 0, 1e9, "0", OPT),
     FIELD("pj_per_sram_byte", T_DBL, TOFF(pj_per_sram_byte), 0, 1e9, "0", OPT),

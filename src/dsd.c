@@ -220,17 +220,27 @@ static int bad_fabric(wse_pe *pe, const char *what, const wse_dsd *o, uint32_t *
 
 /* An operation with no fabric operand: do it now, charge it like a
  * vector op. */
-static void run_now(wse_pe *pe, const wse_elem_op *op, uint32_t n, int narrow, int on_done)
+static void run_now(wse_pe *pe, const wse_elem_op *op, uint32_t n, int narrow, unsigned rd,
+                    int on_done)
 {
     wse__elem_run(op, sram_base(pe->e, pe->idx), n);
     const wse_topology *t = &pe->e->topo;
-    uint64_t simd = (uint64_t)(narrow ? t->simd_fp16 : t->simd_fp32);
-    pe->charged += (uint64_t)t->vector_startup_cycles + (n + simd - 1) / simd;
+    pe->charged += wse__vector_cycles(t, n, narrow ? t->simd_fp16 : t->simd_fp32, rd,
+                                      op->sram_bytes - rd);
     wse_pecount *c = &pe->e->cnt[pe->idx];
     c->flops += (uint64_t)n * op->flops;
     c->sram_bytes += (uint64_t)n * op->sram_bytes;
     if (on_done != WSE_NO_TASK)
         pe_activate(pe, on_done);
+}
+
+/* Whether op's elements need the datapath: everything but bit copies and
+ * fills (a mov between F32 and F16 converts). */
+static int computes(const wse_elem_op *op)
+{
+    if (op->code == EL_SET)
+        return 0;
+    return op->code != EL_MOV || wse__elem_size(op->opd[0].dtype) != wse__elem_size(op->opd[1].dtype);
 }
 
 /* An operation with a fabric operand: a fabric op in flight, issued the
@@ -278,7 +288,8 @@ static void issue_fabric(wse_pe *pe, const char *what, const wse_elem_op *op, ui
     o->done = 0;
     o->on_done = (int8_t)on_done;
     o->kind = (uint8_t)(in >= 0 && out ? OP_DSD_THRU : in >= 0 ? OP_DSD_IN : OP_DSD_OUT);
-    o->flags = (uint8_t)(flags | (one ? OPF_ONE_QUEUE : 0u));
+    o->flags = (uint8_t)((flags & (WSE_ASYNC | WSE_CONTROL)) | (one ? OPF_ONE_QUEUE : 0u) |
+                         (computes(op) ? OPF_COMPUTES : 0u));
     o->color = (uint8_t)op->opd[in >= 0 ? in : 0].color;
     if (!(flags & WSE_ASYNC))
         e->pe[pe->idx].flags |= PE_SYNC_WAIT;
@@ -311,6 +322,7 @@ static void issue(wse_pe *pe, const char *what, int code, wse_dsd d, const wse_d
         return;
     uint32_t n = 0;
     int fabric = 0, fifo = 0, narrow = 1, first = -1;
+    unsigned rd = 0;                    /* SRAM bytes read per element */
     for (int k = 0; k <= nsrc; k++) {
         wse_dsd *o = &op.opd[k];
         uint32_t len;
@@ -332,6 +344,8 @@ static void issue(wse_pe *pe, const char *what, int code, wse_dsd d, const wse_d
         fabric |= !in_sram;
         if (in_sram)
             op.sram_bytes = (uint16_t)(op.sram_bytes + sz);
+        if (in_sram && k > 0)
+            rd += sz;
     }
     if (fifo && !fabric) {
         fail(pe, what, "a FIFO operand needs a fabin or fabout operand beside it (the operation waits on the FIFO in flight)");
@@ -346,7 +360,7 @@ static void issue(wse_pe *pe, const char *what, int code, wse_dsd d, const wse_d
     if (fabric)
         issue_fabric(pe, what, &op, n, on_done, flags);
     else
-        run_now(pe, &op, n, narrow, on_done);
+        run_now(pe, &op, n, narrow, rd, on_done);
 }
 
 /* ------------------------------------------------------------ the API */

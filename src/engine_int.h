@@ -89,6 +89,10 @@ enum { OP_FABOUT = 0, OP_FABIN = 1, OP_SEND = 2, OP_DSD_IN = 3, OP_DSD_OUT = 4, 
 /* Internal op flag (beside WSE_ASYNC, WSE_FABIN_ADD): the op's color has
  * exactly one CE queue, op->queue. */
 #define OPF_ONE_QUEUE 0x80u
+/* Internal op flag: each element is arithmetic (beyond a bit copy), done
+ * in the CE's datapath (WSE_FABIN_ADD fabins and descriptor ops other
+ * than plain moves and fills). */
+#define OPF_COMPUTES 0x40u
 
 /* A fabric operation in progress; the SRAM address is an offset from the
  * PE's SRAM base.  24 bytes: every PE that ever issues one keeps a block

@@ -274,66 +274,65 @@ void pe_charge(wse_pe *pe, uint64_t cycles, uint64_t flops)
     pe->e->cnt[pe->idx].flops += flops;
 }
 
-/* Charge one fp32 vector op of n elements touching `words` words per
- * element and doing `fl` flops per element. */
-static void vcharge(wse_pe *pe, int n, int words, int fl)
+/* Charge one fp32 vector op of n elements reading `rd` and writing `wr`
+ * words per element and doing `fl` flops per element. */
+static void vcharge(wse_pe *pe, int n, unsigned rd, unsigned wr, int fl)
 {
     if (pe->halo)
         return;
-    const wse_topology *t = &pe->e->topo;
     uint64_t un = n > 0 ? (uint64_t)n : 0;
-    pe->charged += (uint64_t)t->vector_startup_cycles + (un + (uint64_t)t->simd_fp32 - 1) / (uint64_t)t->simd_fp32;
+    pe->charged += wse__vector_cycles(&pe->e->topo, un, pe->e->topo.simd_fp32, 4 * rd, 4 * wr);
     wse_pecount *c = &pe->e->cnt[pe->idx];
     c->flops += un * (uint64_t)fl;
-    c->sram_bytes += un * (uint64_t)words * 4;
+    c->sram_bytes += un * (uint64_t)(rd + wr) * 4;
 }
 
 void pe_vmov_f32(wse_pe *pe, float *d, const float *a, int n)
 {
     memmove(d, a, (size_t)(n > 0 ? n : 0) * sizeof *d);
-    vcharge(pe, n, 2, 0);
+    vcharge(pe, n, 1, 1, 0);
 }
 
 void pe_vfill_f32(wse_pe *pe, float *d, float s, int n)
 {
     for (int i = 0; i < n; i++)
         d[i] = s;
-    vcharge(pe, n, 1, 0);
+    vcharge(pe, n, 0, 1, 0);
 }
 
 void pe_vadd_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
 {
     for (int i = 0; i < n; i++)
         d[i] = a[i] + b[i];
-    vcharge(pe, n, 3, 1);
+    vcharge(pe, n, 2, 1, 1);
 }
 
 void pe_vsub_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
 {
     for (int i = 0; i < n; i++)
         d[i] = a[i] - b[i];
-    vcharge(pe, n, 3, 1);
+    vcharge(pe, n, 2, 1, 1);
 }
 
 void pe_vmul_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
 {
     for (int i = 0; i < n; i++)
         d[i] = a[i] * b[i];
-    vcharge(pe, n, 3, 1);
+    vcharge(pe, n, 2, 1, 1);
 }
 
 void pe_vscale_f32(wse_pe *pe, float *d, const float *a, float s, int n)
 {
     for (int i = 0; i < n; i++)
         d[i] = s * a[i];
-    vcharge(pe, n, 2, 1);
+    vcharge(pe, n, 1, 1, 1);
 }
 
 void pe_vaxpy_f32(wse_pe *pe, float *d, float s, const float *a, const float *b, int n)
 {
     for (int i = 0; i < n; i++)
         d[i] = s * a[i] + b[i];
-    vcharge(pe, n, 3, 2);
+    vcharge(pe, n, 2, 1, 2);
 }
 
 float pe_vdot_f32(wse_pe *pe, const float *a, const float *b, int n)
@@ -341,7 +340,7 @@ float pe_vdot_f32(wse_pe *pe, const float *a, const float *b, int n)
     float acc = 0.0f;
     for (int i = 0; i < n; i++)
         acc += a[i] * b[i];
-    vcharge(pe, n, 2, 2);
+    vcharge(pe, n, 2, 0, 2);
     return acc;
 }
 
@@ -350,7 +349,7 @@ float pe_vsum_f32(wse_pe *pe, const float *a, int n)
     float acc = 0.0f;
     for (int i = 0; i < n; i++)
         acc += a[i];
-    vcharge(pe, n, 1, 1);
+    vcharge(pe, n, 1, 0, 1);
     return acc;
 }
 
@@ -360,7 +359,7 @@ float pe_vmax_f32(wse_pe *pe, const float *a, int n)
     for (int i = 1; i < n; i++)
         if (a[i] > m)
             m = a[i];
-    vcharge(pe, n, 1, 0);
+    vcharge(pe, n, 1, 0, 0);
     return m;
 }
 
@@ -368,7 +367,7 @@ void pe_vmax2_f32(wse_pe *pe, float *d, const float *a, const float *b, int n)
 {
     for (int i = 0; i < n; i++)
         d[i] = fmaxf(a[i], b[i]);
-    vcharge(pe, n, 3, 0);
+    vcharge(pe, n, 2, 1, 0);
 }
 
 /* ------------------------------------------------------------ fabric */
@@ -377,6 +376,9 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
                       int n, int stride, int on_done, unsigned flags, const char *what)
 {
     wse_engine *e = pe->e;
+    flags &= WSE_ASYNC | WSE_FABIN_ADD | WSE_CONTROL;    /* the internal bits are ours */
+    if (kind == OP_FABIN && (flags & WSE_FABIN_ADD))
+        flags |= OPF_COMPUTES;
     if (in_setup(pe, what))
         return;
     if (bad_color(pe, color, what) || (on_done != WSE_NO_TASK && unbound(pe, on_done, what)))

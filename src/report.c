@@ -36,6 +36,7 @@ void wse_report_derive(wse_report *rep, const wse_topology *t)
     rep->link_util_mean = links > 0 && cyc > 0 ? (double)s->hops / (links * cyc) : 0;
     rep->link_util_max = cyc > 0 ? (double)s->link.value / cyc : 0;
     rep->busy_fraction = pes > 0 && cyc > 0 ? (double)s->busy_cycles / (pes * cyc) : 0;
+    rep->energy_calibrated = t->energy_calibrated;
     rep->energy_compute_j = (double)s->flops * t->pj_per_flop * 1e-12;
     rep->energy_fabric_j = (double)s->hops * t->pj_per_hop * 1e-12;
     rep->energy_sram_j = (double)s->sram_bytes_moved * t->pj_per_sram_byte * 1e-12;
@@ -75,8 +76,9 @@ void wse_report_print(const wse_report *r, FILE *f)
     fprintf(f, "  SRAM high-water  %u of %u bytes (PE (%d,%d))\n", (unsigned)s->sram.value, r->sram_bytes,
             s->sram.x, s->sram.y);
     si(a, sizeof a, r->energy_j, "J");
-    fprintf(f, "  energy           %s (compute %.3g, fabric %.3g, SRAM %.3g, static %.3g J)\n", a,
-            r->energy_compute_j, r->energy_fabric_j, r->energy_sram_j, r->energy_static_j);
+    fprintf(f, "  energy           %s (compute %.3g, fabric %.3g, SRAM %.3g, static %.3g J)%s\n", a,
+            r->energy_compute_j, r->energy_fabric_j, r->energy_sram_j, r->energy_static_j,
+            r->energy_calibrated ? "" : "\n                   illustrative: the topology's energy figures are not calibrated");
     si(a, sizeof a, r->pe_cycles_per_core_s, "PE-cycles/core-s");
     si(b, sizeof b, r->hops_per_s, "hops/s");
     si(c, sizeof c, r->overhead_per_pe, "B/PE");
@@ -138,6 +140,7 @@ static void json_machine(wse_json *j, const wse_report *r)
     wse_json_num(j, "fabric", r->energy_fabric_j);
     wse_json_num(j, "sram", r->energy_sram_j);
     wse_json_num(j, "static", r->energy_static_j);
+    wse_json_bool(j, "calibrated", r->energy_calibrated);
     wse_json_object_end(j);
 }
 

@@ -73,6 +73,7 @@ expect 0 "$WSEMU" check jobs/heat2d.yaml && grep -q 'OK' "$TMP/out" || fail "che
 # --- a run with --out: outputs, report, digest
 expect 0 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --set params.steps=5 --out "$TMP/o1" || true
 grep -q 'verify           PASSED' "$TMP/out" || fail "verify not PASSED: $(cat "$TMP/out")"
+grep -q "illustrative: the topology's energy figures are not calibrated" "$TMP/out" || fail "energy not labelled illustrative"
 d1=$(awk '/digest/ {print $2}' "$TMP/out")
 [ -f "$TMP/o1/u.npy" ] && [ -f "$TMP/o1/report.json" ] || fail "output files missing"
 ls "$TMP/o1" | grep -q tmp && fail "temporary files left in output directory"
@@ -87,6 +88,7 @@ assert r["digest"] == digest, (r["digest"], digest)
 assert r["verify"]["passed"] is True and r["verify"]["max_abs_error"] == 0.0
 assert r["region"]["pes"] == 64 and r["cycles"] > 0 and r["wavelet_hops"] > 0
 assert r["not_modeled"] == "host_io"
+assert r["energy_j"]["calibrated"] is False
 assert 0 < r["link_utilisation"]["mean"] <= r["link_utilisation"]["max"] <= 1
 assert r["sram"]["high_water_bytes"] <= r["sram"]["budget_bytes"]
 assert u.std() > 0

@@ -190,6 +190,8 @@ static void test_real_topologies(void)
     CU_ASSERT(t.task_switch_cycles == 2 && t.vector_startup_cycles == 2);
     CU_ASSERT(t.fabric_startup_cycles == 2 && t.simd_fp32 == 1 && t.simd_fp16 == 4);
     CU_ASSERT(t.pj_per_flop == 0.0 && t.pj_per_idle_pe_cycle == 0.0);
+    CU_ASSERT(t.sram_read_bytes_per_cycle == 16 && t.sram_write_bytes_per_cycle == 8);
+    CU_ASSERT(t.fabric_datapath_cycles == 1 && t.energy_calibrated == 0);
 
     CU_ASSERT_EQUAL_FATAL(wse_topology_load("topologies/laptop.yaml", &t, &e), 0);
     CU_ASSERT(t.width == 64 && t.height == 64 && t.prog_width == 64 && t.prog_height == 64);

@@ -146,6 +146,10 @@ static const wse_program dsd_program = {
     .device = { .state_size = sizeof(dsd_state), .setup = dsd_setup, .task = dsd_task },
 };
 
+/* The shared-datapath and SRAM-port costs, off (0) unless a test sets
+ * them. */
+static int datapath_cycles, sram_rd, sram_wr;
+
 static wse_topology dsd_topology(int w)
 {
     wse_topology t = probe_topology(w, 1, 2, 1);
@@ -153,6 +157,9 @@ static wse_topology dsd_topology(int w)
     t.fabric_startup_cycles = F;
     t.simd_fp32 = SIMD32;
     t.simd_fp16 = SIMD16;
+    t.fabric_datapath_cycles = datapath_cycles;
+    t.sram_read_bytes_per_cycle = sram_rd;
+    t.sram_write_bytes_per_cycle = sram_wr;
     return t;
 }
 
@@ -612,6 +619,101 @@ static void test_sync_and_fabin_add(void)
     CU_ASSERT_EQUAL(flops[1], (uint64_t)NW);
 }
 
+/* PE 1 issues the stream's receive (mode 0: an FMAC from fabin, 1: a
+ * plain fabin, 2: a WSE_FABIN_ADD fabin), then its start task works on
+ * for C more cycles. */
+#define C 20
+static int lend_mode;
+
+static void lend_start(wse_pe *pe, dsd_state *s)
+{
+    if (pe_x(pe) == 0 || lend_mode == 0) {
+        fmac_start(pe, s);
+    } else {
+        memcpy(s->h, s->g, sizeof s->h);
+        pe_fabin(pe, 0, s->h, NW, 1, T_DONE, WSE_ASYNC | (lend_mode == 2 ? WSE_FABIN_ADD : 0u));
+    }
+    if (pe_x(pe) == 1)
+        pe_charge(pe, C, 0);
+}
+
+/* The start task would end at 1 + F + C = 23; the stream's elements are
+ * taken at 3 + F + i = 5..10, inside it.  Arithmetic on them takes the
+ * datapath: with fabric_datapath_cycles = 1 the task ends NW = 6 cycles
+ * later, and on_done (ready at 10) runs at 29.  A plain fabin, or a
+ * datapath given for free (0), leaves it at 23. */
+static void test_datapath_shared(void)
+{
+    static const struct { int mode, cycles; uint64_t done; } cases[] = {
+        { 0, 1, 1 + F + C + NW }, { 2, 1, 1 + F + C + NW }, { 1, 1, 1 + F + C }, { 0, 0, 1 + F + C },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lend_mode = cases[k].mode;
+        datapath_cycles = cases[k].cycles;
+        wse_error err;
+        int rc;
+        wse_engine *e = dsd_run(2, fmac_setup, lend_start, &rc, &err);
+        datapath_cycles = 0;
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
+        dsd_state *s = dsd_at(e, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        CU_ASSERT_EQUAL(s->done_cycle, cases[k].done);
+        wse_engine_stats st;
+        wse_engine_stats_get(e, &st);
+        /* PE 0's task (1 + F) and PE 1's two, each lent cycle counted */
+        CU_ASSERT_EQUAL(st.busy_cycles, (uint64_t)(1 + F) + cases[k].done + 1);
+        wse_engine_destroy(e);
+    }
+}
+
+/* Operations whose SRAM traffic, not the datapath, bounds them. */
+static void sram_ops(wse_pe *pe, dsd_state *s)
+{
+    wse_dsd p = pe_mem1d(WSE_F16, off(s, s->p), 64, 1), q = pe_mem1d(WSE_F16, off(s, s->q), 64, 1);
+    wse_dsd r = pe_mem1d(WSE_F16, off(s, s->r), 64, 1);
+    wse_dsd f = pe_mem1d(WSE_F32, off(s, s->f), 64, 1), g = pe_mem1d(WSE_F32, off(s, s->g), 64, 1);
+    wse_dsd h = pe_mem1d(WSE_F32, off(s, s->h), 64, 1);
+    uint64_t t[5];
+    t[0] = pe_cycle(pe);
+    pe_dfma(pe, p, q, r, p, WSE_NO_TASK, 0);
+    t[1] = pe_cycle(pe);
+    pe_dmov(pe, h, f, WSE_NO_TASK, 0);
+    t[2] = pe_cycle(pe);
+    pe_dmov(pe, q, r, WSE_NO_TASK, 0);
+    t[3] = pe_cycle(pe);
+    pe_dfma(pe, h, f, g, h, WSE_NO_TASK, 0);
+    t[4] = pe_cycle(pe);
+    for (int i = 0; i < 4; i++)
+        s->log_cycle[i] = t[i + 1] - t[i];
+}
+
+/* 64 elements; V = 3, simd 4 (fp16) and 2 (fp32), 16 B read and 8 B
+ * written per cycle:
+ *   fp16 FMA, 3 sources:  reads 64 * 6 / 16 = 24 > 64 / 4      -> V + 24
+ *   fp32 mov:             writes 64 * 4 / 8 = 32 = 64 / 2      -> V + 32
+ *   fp16 mov:             writes 64 * 2 / 8 = 16 = 64 / 4      -> V + 16
+ *   fp32 FMA, 3 sources:  reads 64 * 12 / 16 = 48 > 64 / 2     -> V + 48
+ * and without the bounds the datapath's 16, 32, 16 and 32. */
+static void test_sram_bandwidth(void)
+{
+    static const uint64_t bound[4] = { V + 24, V + 32, V + 16, V + 48 };
+    static const uint64_t free_[4] = { V + 16, V + 32, V + 16, V + 32 };
+    for (int on = 0; on < 2; on++) {
+        sram_rd = on ? 16 : 0;
+        sram_wr = on ? 8 : 0;
+        wse_error err;
+        int rc;
+        wse_engine *e = dsd_run(1, start_only, sram_ops, &rc, &err);
+        sram_rd = sram_wr = 0;
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
+        dsd_state *s = dsd_at(e, 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        for (int i = 0; i < 4; i++)
+            CU_ASSERT_EQUAL(s->log_cycle[i], on ? bound[i] : free_[i]);
+        wse_engine_destroy(e);
+    }
+}
+
 /* PE 0 sends a * 3 (fabout destination); PE 1's data task logs it. */
 static void scale_setup(wse_pe *pe, dsd_state *s)
 {
@@ -834,6 +936,8 @@ int test_dsd_suite(void)
         !CU_add_test(s, "synchronous, and WSE_FABIN_ADD is a descriptor add", test_sync_and_fabin_add) ||
         !CU_add_test(s, "fabin + memory -> fabout", test_fabin_to_fabout) ||
         !CU_add_test(s, "a FIFO between a fabin and a fabout", test_fifo) ||
+        !CU_add_test(s, "fabric arithmetic takes the datapath from a running task", test_datapath_shared) ||
+        !CU_add_test(s, "SRAM ports bound vector operations", test_sram_bandwidth) ||
         !CU_add_test(s, "a FIFO needs a fabric operand", test_fifo_needs_fabric) ||
         !CU_add_test(s, "fabric operands across shard edges", test_shards))
         return CU_get_error();

@@ -41,6 +41,8 @@ typedef struct wse_topology {
     int prog_width, prog_height; /*   and size (the default job region) */
     uint32_t sram_bytes;         /* per PE */
     uint32_t reserved_bytes;     /* per PE, taken from SRAM for stack/runtime */
+    int sram_read_bytes_per_cycle;  /* bound vector ops (0: no bound) */
+    int sram_write_bytes_per_cycle; /*   likewise for writes */
     int colors;                  /* routable colors, ids 0..colors-1 (<= 32) */
     int queue_depth;             /* router input queue depth, wavelets (1..64) */
     int hop_latency_cycles;      /* 1..16 */
@@ -51,6 +53,9 @@ typedef struct wse_topology {
     int simd_fp32;               /* fp32 elements per cycle */
     int simd_fp16;               /* fp16 elements per cycle */
     int fabric_startup_cycles;   /* fixed cost to issue a fabric op */
+    int fabric_datapath_cycles;  /* a running task loses these per cycle
+                                  * in which fabric elements move (0: none) */
+    int energy_calibrated;       /* 0: the energy figures are illustrative */
     double pj_per_flop;          /* energy model, picojoules */
     double pj_per_hop;           /* one wavelet over one link */
     double pj_per_sram_byte;     /* SRAM bytes read or written by vector ops */

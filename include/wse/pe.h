@@ -306,7 +306,8 @@ void pe_fail(wse_pe *pe, const char *fmt, ...)
 void pe_charge(wse_pe *pe, uint64_t cycles, uint64_t flops);
 
 /* Vector operations on fp32 SRAM arrays of n elements.  Each costs
- * vector_startup_cycles + ceil(n / simd_fp32) cycles.  d may alias a/b. */
+ * vector_startup_cycles + ceil(n / simd_fp32) cycles, or more if its SRAM
+ * traffic needs more (see the descriptors' costs).  d may alias a/b. */
 void pe_vmov_f32(wse_pe *pe, float *d, const float *a, int n);
 void pe_vfill_f32(wse_pe *pe, float *d, float s, int n);
 void pe_vadd_f32(wse_pe *pe, float *d, const float *a, const float *b, int n);
@@ -376,10 +377,12 @@ static inline float pe_bits_f32(uint32_t u)
  *     F32 and F16.
  *
  * Costs.  An operation with no fabric operand runs at once, inside the
- * task: vector_startup_cycles + ceil(n / simd) cycles, where simd is
- * simd_fp16 if every operand's elements are 16 or 8 bits wide and
+ * task: vector_startup_cycles + the larger of ceil(n / simd), where simd
+ * is simd_fp16 if every operand's elements are 16 or 8 bits wide and
  * simd_fp32 otherwise (mixed fp16/fp32 runs at the fp32 rate: the fp32
- * accumulator stream is what the datapath moves).  It counts the SRAM
+ * accumulator stream is what the datapath moves), and the cycles the SRAM
+ * ports need: n times the bytes read per element over the topology's
+ * sram_read_bytes_per_cycle, likewise for writes.  It counts the SRAM
  * bytes of every memory operand, and flops per element: 1 for add, sub,
  * mul and scale, 2 for FMAC and FMA, none for mov, fill, neg, max and the
  * integer ops.  on_done (unless WSE_NO_TASK) is activated when it ends.
@@ -393,7 +396,10 @@ static inline float pe_bits_f32(uint32_t u)
  * data tasks), reading memory sources and writing a memory destination as
  * each element moves.  A fabin-to-fabout one needs a wavelet and a credit
  * in the same cycle, and uses both ramp directions.  It counts its flops
- * and the SRAM bytes of its memory operands as elements move.
+ * and the SRAM bytes of its memory operands as elements move.  Elements
+ * that need arithmetic (anything but a plain move or fill) use the
+ * datapath: a task running in a cycle in which they move ends the
+ * topology's fabric_datapath_cycles later (WSE_FABIN_ADD fabins too).
  *
  * Operations are for tasks only (not setup).  A misuse - an element
  * outside this PE's allocations, a misaligned offset, wrong types or

@@ -29,6 +29,7 @@ typedef struct wse_report {
     double link_util_mean, link_util_max;
     double busy_fraction;
     double energy_j, energy_compute_j, energy_fabric_j, energy_sram_j, energy_static_j;
+    int energy_calibrated;      /* 0: the topology's energy figures are illustrative */
     uint32_t sram_bytes;        /* per PE, from the topology */
     /* the emulator */
     double wall_s, setup_s, run_s;

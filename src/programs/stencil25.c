@@ -133,12 +133,15 @@
  * SRAM: 2 (nz + 8) + 11 nz floats = 52 nz + 64 bytes plus the state, so
  * nz <= 901 fits the 46 KiB a WSE-2 PE leaves to programs.
  *
- * Cost (laptop/wse2 model, 16 x 16 PEs): about 28 nz + 100 cycles per
- * step: nz 8: 336, nz 32: 955, nz 128: 3590, nz 901: 25419.  With
- * switches (10 steps): nz 8: 355, nz 32: 1113, nz 128: 4224 (about 33
- * nz).  The shipped jobs (64 x 64, nz 8, 40 steps): jobs/stencil25.yaml
- * 13138 cycles (328 per step), jobs/stencil25_switch.yaml 14163 (354 per
- * step).
+ * Cost (laptop/wse2 model, 16 x 16 PEs, 10 steps): about 29 nz + 170
+ * cycles per step: nz 8: 400, nz 32: 1098, nz 128: 3892, nz 901: 26601.
+ * With switches: nz 8: 416, nz 32: 1172, nz 128: 4400 (about 33 nz).
+ * The shipped jobs (64 x 64, nz 8, 40 steps): jobs/stencil25.yaml 15698
+ * cycles (392 per step), jobs/stencil25_switch.yaml 16342 (409 per step).
+ * The WSE_FABIN_ADD receives take the datapath from the vector work
+ * (docs/MODEL.md, "The datapath is shared"); with the datapath free it
+ * was 328 and 354 per step on the shipped jobs, 28.2 cycles per cell at
+ * nz 901, and the design measurements below date from then.
  *
  * Drawbacks.  The CE ramp takes one word per cycle, so receiving costs at
  * least 16 nz cycles per step; the vector work (20 ops of nz) overlaps it
