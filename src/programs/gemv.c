@@ -66,7 +66,8 @@
  *            2 nb + H - 1)) + mb + 2 W + 1  (the top row's conversions
  *            of x and A come before its x leaves; the other rows convert
  *            A while x arrives)
- * exact (measured) for 1x1 to 100x100 blocks on 1x1 to 64x64 PEs.  W = 1
+ * exact (measured) for 1x1 to 100x100 blocks on 1x1 to 64x64 PEs, and
+ * 4x4 blocks on the 750x994 WSE-2 rectangle (2526 and 2532).  W = 1
  * drops the chain term (mb + 2 W + 1); H = 1 drops x's: nb + H + 3 in
  * dtype 0, and in dtype 1 the max becomes 8 + nb + 2 mb nb.  Before
  * (a fabin with WSE_FABIN_ADD and a fabout per chunk of c rows, a task
