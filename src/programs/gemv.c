@@ -59,21 +59,22 @@
  * X = ts + fs + nb + (H - 1) h; the product ends ts + vs + mb nb later;
  * the chain's last element reaches the east edge fs + mb + (W - 1)(h + 1)
  * later (a hop is the link plus the CE's pass from fabin to fabout), and
- * the east edge's completion task adds 1 (measured).  On the wse2/laptop
+ * the east edge's completion task adds 2 (measured: it is dispatched in
+ * the cycle of the last addition, which has the datapath).  On the wse2/laptop
  * costs (ts = vs = fs = 2, h = 1), for W, H > 1:
- *   dtype 0: cycles = mb nb + mb + nb + H + 2 W + 8
+ *   dtype 0: cycles = mb nb + mb + nb + H + 2 W + 9
  *   dtype 1: cycles = max(10 + nb + 2 mb nb, 10 + mb nb + max(mb nb,
- *            2 nb + H - 1)) + mb + 2 W + 1  (the top row's conversions
+ *            2 nb + H - 1)) + mb + 2 W + 2  (the top row's conversions
  *            of x and A come before its x leaves; the other rows convert
  *            A while x arrives)
  * exact (measured) for 1x1 to 100x100 blocks on 1x1 to 64x64 PEs, and
- * 4x4 blocks on the 750x994 WSE-2 rectangle (2526 and 2532).  W = 1
- * drops the chain term (mb + 2 W + 1); H = 1 drops x's: nb + H + 3 in
+ * 4x4 blocks on the 750x994 WSE-2 rectangle (2527 and 2533).  W = 1
+ * drops the chain term (mb + 2 W + 2); H = 1 drops x's: nb + H + 3 in
  * dtype 0, and in dtype 1 the max becomes 8 + nb + 2 mb nb.  Before
  * (a fabin with WSE_FABIN_ADD and a fabout per chunk of c rows, a task
  * per chunk, nb + 1 vector ops per product) it was about H + nb +
  * (nb + 1)(mb + 2) + (5 + c)(W - 1) + (mb - c) max(1, 6 / c): 1870
- * cycles for the shipped job, now 1288.
+ * cycles for the shipped job, now 1289.
  *
  * Drawback: the chain starts when the product is complete, so its mb
  * cycles add to the product's mb nb; products done in row strips, each
