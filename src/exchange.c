@@ -8,6 +8,7 @@
  *
  * Drawback: a message per neighbour per window even when nothing crosses.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include "sim_int.h"
 
@@ -17,33 +18,41 @@ static int remote_side(const wse_sim *s, int k, int d)
     return nb >= 0 && sim_local_of(s, nb) < 0 ? nb : -1;
 }
 
-int wse__exchange_alloc(wse_sim *s)
+int wse__exchange_alloc(wse_sim *s, wse_error *err)
 {
     int n = s->nlocal;
     s->rcap = calloc((size_t)n * 4, sizeof *s->rcap);
     s->rb = calloc((size_t)n * 4, sizeof *s->rb);
     s->rn = calloc((size_t)n * 4, sizeof *s->rn);
-    if (!s->rcap || !s->rb || !s->rn)
-        return WSE_ENOMEM;
+    s->req = calloc((size_t)n * 8 + 1, sizeof *s->req);
+    s->st = calloc((size_t)n * 8 + 1, sizeof *s->st);
+    if (!s->rcap || !s->rb || !s->rn || !s->req || !s->st)
+        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for halo buffers");
     for (int k = 0; k < n; k++)
         for (int d = 0; d < 4; d++) {
             if (remote_side(s, k, d) < 0)
                 continue;
             uint32_t cap = wse__halo_outbox_max(s->eng[k], d, s->window);
+            /* a message's byte count is an int for MPI */
+            if ((uint64_t)cap * sizeof(wse_event) > INT_MAX)
+                return wse_error_set(err, WSE_ECONFIG, NULL, 0, 0,
+                                     "a window of %llu cycles needs halo messages of up to %llu bytes, over MPI's limit of %d: use a smaller window_cycles",
+                                     (unsigned long long)s->window,
+                                     (unsigned long long)cap * sizeof(wse_event), INT_MAX);
             s->rcap[k * 4 + d] = cap;
             s->rb[k * 4 + d] = malloc((cap ? cap : 1) * sizeof(wse_event));
             if (!s->rb[k * 4 + d])
-                return WSE_ENOMEM;
+                return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0,
+                                     "out of memory for halo buffers (%llu bytes)",
+                                     (unsigned long long)cap * sizeof(wse_event));
         }
     return 0;
 }
 
 int wse__exchange_run(wse_sim *s, wse_error *err)
 {
-    int n = s->nlocal * 4 * 2, nr = 0;
-    MPI_Request *req = malloc((size_t)(n ? n : 1) * sizeof *req);
-    if (!req)
-        return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory");
+    int nr = 0;
+    MPI_Request *req = s->req;
     for (int k = 0; k < s->nlocal; k++)
         for (int d = 0; d < 4; d++) {
             int nb = remote_side(s, k, d);
@@ -59,8 +68,8 @@ int wse__exchange_run(wse_sim *s, wse_error *err)
             s->halo_bytes += cnt * sizeof(wse_event);
             s->halo_msgs++;
         }
-    MPI_Status *st = malloc((size_t)(nr ? nr : 1) * sizeof *st);
-    int rc = st ? MPI_Waitall(nr, req, st) : MPI_ERR_NO_MEM;
+    MPI_Status *st = s->st;
+    int rc = MPI_Waitall(nr, req, st);
     for (int k = 0, r = 0; rc == MPI_SUCCESS && k < s->nlocal; k++)
         for (int d = 0; d < 4; d++) {
             if (remote_side(s, k, d) < 0)
@@ -70,8 +79,6 @@ int wse__exchange_run(wse_sim *s, wse_error *err)
             s->rn[k * 4 + d] = (uint32_t)bytes / sizeof(wse_event);
             r += 2;
         }
-    free(st);
-    free(req);
     if (rc != MPI_SUCCESS)
         return wse_error_set(err, WSE_EMPI, NULL, 0, 0, "halo exchange failed (MPI error %d)", rc);
     return 0;
@@ -84,4 +91,6 @@ void wse__exchange_free(wse_sim *s)
     free(s->rb);
     free(s->rcap);
     free(s->rn);
+    free(s->req);
+    free(s->st);
 }

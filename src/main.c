@@ -6,6 +6,7 @@
  * SRAM budget).  Only rank 0 prints; every rank exits with the same
  * status after agreeing on it.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,8 +154,10 @@ static void list_programs(const cli *c)
         print_program(wse_program_at(i));
 }
 
-/* Load every --program-lib.  Returns -1 to go on, else an exit status. */
-static int load_libs(cli *c, int rank)
+/* Load every --program-lib.  Returns -1 to go on, else an exit status
+ * with its message in msg (a rank may fail alone: a library one node
+ * lacks). */
+static int load_libs(cli *c, char *msg, size_t n)
 {
     for (int l = 0; l < c->n_libs; l++) {
         const char *path = c->libs[l];
@@ -163,16 +166,14 @@ static int load_libs(cli *c, int rank)
         snprintf(buf, sizeof buf, "%s%s", strchr(path, '/') ? "" : "./", path);
         void *h = dlopen(buf, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
-            if (rank == 0)
-                fprintf(stderr, "%s: error: cannot load program library: %s\n", path, dlerror());
+            snprintf(msg, n, "%s: error: cannot load program library: %s\n", path, dlerror());
             return 2;
         }
         c->handles[l] = h;
         wse_user_program_fn fn;
         *(void **)&fn = dlsym(h, WSE_USER_PROGRAM_SYMBOL);
         if (!fn) {
-            if (rank == 0)
-                fprintf(stderr, "%s: error: no function %s() in the library\n", path, WSE_USER_PROGRAM_SYMBOL);
+            snprintf(msg, n, "%s: error: no function %s() in the library\n", path, WSE_USER_PROGRAM_SYMBOL);
             return 2;
         }
         for (int i = 0; fn(i) && c->opt.n_programs < MAX_USER_PROGRAMS; i++) {
@@ -180,12 +181,12 @@ static int load_libs(cli *c, int rank)
             if (p->api_version != WSE_API_VERSION) {
                 /* before api_version existed the struct began with a pointer */
                 int known = p->api_version > 0 && p->api_version < 1000;
-                if (rank == 0 && known)
-                    fprintf(stderr, "%s: error: program %d was built against PE API version %d, but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h\n",
-                            path, i, p->api_version, WSE_API_VERSION);
-                else if (rank == 0)
-                    fprintf(stderr, "%s: error: program %d was built against an older PE API (before version 2), but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h\n",
-                            path, i, WSE_API_VERSION);
+                if (known)
+                    snprintf(msg, n, "%s: error: program %d was built against PE API version %d, but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h\n",
+                             path, i, p->api_version, WSE_API_VERSION);
+                else
+                    snprintf(msg, n, "%s: error: program %d was built against an older PE API (before version 2), but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h\n",
+                             path, i, WSE_API_VERSION);
                 return 2;
             }
             c->programs[c->opt.n_programs++] = p;
@@ -193,6 +194,19 @@ static int load_libs(cli *c, int rank)
     }
     c->opt.programs = c->programs;
     return -1;
+}
+
+/* After a step some ranks may fail alone: every rank takes the worst
+ * status (-1: all go on), and the lowest failing rank prints its message,
+ * so there is exactly one. */
+static int agree_status(int status, const char *msg, int rank)
+{
+    int worst = status, first = 0, mine = status >= 0 ? rank : INT_MAX;
+    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (worst >= 0 && rank == first)
+        fputs(msg, stderr);
+    return worst;
 }
 
 static int exit_status(int rc)
@@ -219,7 +233,8 @@ int main(int argc, char **argv)
     int status = parse(argc, argv, &c, rank);
     if (status >= 0)
         goto out;
-    if ((status = load_libs(&c, rank)) >= 0)
+    char msg[4096] = "";
+    if ((status = agree_status(load_libs(&c, msg, sizeof msg), msg, rank)) >= 0)
         goto out;
     if (!strcmp(c.cmd, "programs")) {
         if (rank == 0)

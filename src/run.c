@@ -176,7 +176,10 @@ static int collect_outputs(run_ctx *c, wse_error *err)
     int rc = 0;
     if (c->rank == 0 && c->opt->out_dir)
         rc = ensure_dir(c->opt->out_dir, err);
-    for (int a = 0; a < c->prog->n_arrays && !rc; a++) {
+    /* Every rank takes part in every transfer, even once rank 0 has failed
+     * (its directory, a file): the others are already in the collective.
+     * After a failure rank 0 just drops the data. */
+    for (int a = 0; a < c->prog->n_arrays; a++) {
         int oi = -1;
         for (int i = 0; i < c->n_out; i++)
             if (c->out_idx[i] == a)
@@ -185,14 +188,14 @@ static int collect_outputs(run_ctx *c, wse_error *err)
         if (oi < 0 && !keep)
             continue;
         sink b = { 0 };
-        if (c->rank == 0) {
-            if (oi >= 0 && c->opt->out_dir && (rc = open_writer(c, oi, err)) != 0)
-                break;
+        if (c->rank == 0 && !rc && oi >= 0 && c->opt->out_dir)
+            rc = open_writer(c, oi, err);
+        if (c->rank == 0 && !rc) {
             b.w = oi >= 0 && c->opt->out_dir ? &c->w[oi] : NULL;
             if (keep) {
                 rc = wse_hostio_alloc(c->prog, c->params, c->region.width, c->region.height, a,
                                       &c->full[a], err);
-                b.full = c->full[a].data;
+                b.full = rc ? NULL : c->full[a].data;
             }
             if (oi >= 0) {
                 int64_t shape[3] = { 1, 1, 1 };
@@ -308,13 +311,15 @@ static int prepare(run_ctx *c, wse_error *err)
                            "mode 'relaxed' needs window_cycles greater than the hop latency (%d), got %lld",
                            c->topo.hop_latency_cycles, (long long)c->job.window_cycles);
     int threads = c->opt->threads;
-    if (!rc && threads <= 0) {
+    if (threads <= 0) {
+        /* Collective (ranks per node): every rank asks, even one whose
+         * job failed to load, or the others would wait for it. */
+        threads = wse_pin_default_threads(c->opt->comm);
         /* Threads synchronise every window; below ~64 Ki PEs each they
          * cost more than they save, so small regions run on one. */
         uint64_t per_rank = (uint64_t)c->job.region_width * (uint64_t)c->job.region_height /
                             (uint64_t)c->size;
         uint64_t useful = per_rank / 65536 > 0 ? per_rank / 65536 : 1;
-        threads = wse_pin_default_threads(c->opt->comm);
         if ((uint64_t)threads > useful)
             threads = (int)useful;
     }

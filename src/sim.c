@@ -131,8 +131,8 @@ int wse_sim_create(const wse_topology *topo, const wse_program *prog,
     }
     if (!rc)
         rc = wse__pool_run(s->pool, phase_create, s, err);
-    if (!rc && (rc = wse__exchange_alloc(s)) != 0)
-        wse_error_set(err, rc, NULL, 0, 0, "out of memory for halo buffers");
+    if (!rc)
+        rc = wse__exchange_alloc(s, err);
     rc = wse_agree(comm, rc, err);
     if (rc) {
         wse_sim_destroy(s);
@@ -278,8 +278,13 @@ int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
         uint64_t end = next + s->window;
         s->end = end;
         rc = wse__pool_run(s->pool, phase_advance, s, err);
-        if (!rc && s->size > 1)
-            rc = wse__exchange_run(s, err);
+        if (s->size > 1) {
+            /* even after a failure here: the neighbours wait for these
+             * messages, and the failure is agreed on below */
+            wse_error xe;
+            int xrc = wse__exchange_run(s, rc ? &xe : err);
+            rc = rc ? rc : xrc;
+        }
         if (!rc)
             rc = wse__pool_run(s->pool, phase_apply, s, err);
         next = rc ? UINT64_MAX : local_next(s);

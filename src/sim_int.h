@@ -24,6 +24,8 @@ struct wse_sim {
     uint32_t *rcap;             /* capacity of the buffer */
     wse_event **rb;
     uint32_t *rn;               /* events received in the last exchange */
+    MPI_Request *req;           /* 2 per remote side: the exchange never allocates */
+    MPI_Status *st;
     uint64_t halo_bytes, halo_msgs;
     double *busy_s;             /* host seconds advancing, per local shard */
     double progress_s;
@@ -55,11 +57,12 @@ static inline int sim_local_of(const wse_sim *s, int id)
     return -1;
 }
 
-/* Receive buffers for every local shard side that faces another rank.
- * Returns 0 or WSE_ENOMEM. */
-int wse__exchange_alloc(wse_sim *s);
+/* Receive buffers (and requests) for every local shard side that faces
+ * another rank.  Returns 0, WSE_ENOMEM, or WSE_ECONFIG when a window's
+ * messages would pass MPI's int byte count (err set). */
+int wse__exchange_alloc(wse_sim *s, wse_error *err);
 /* Swap this window's edge events with the neighbour shards on other
- * ranks.  Returns 0, WSE_ENOMEM or WSE_EMPI (err set). */
+ * ranks; allocates nothing.  Returns 0 or WSE_EMPI (err set). */
 int wse__exchange_run(wse_sim *s, wse_error *err);
 void wse__exchange_free(wse_sim *s);
 

@@ -1,18 +1,22 @@
 /*
  * tests/user_program.c - a PE program built outside wsemu, loaded with
  * `wsemu --program-lib`: every PE doubles its one fp32 value and adds its
- * x coordinate.  Written against wse/pe.h only; build it with
+ * x coordinate.  For the failure tests, the PEs of column fail_x fail on
+ * purpose, in setup (fail_setup) or in their task.  Written against
+ * wse/pe.h only; build it with
  *
  *     cc -shared -fPIC -Iinclude -o user_program.so tests/user_program.c
  */
 #include <stddef.h>
 #include "wse/pe.h"
 
-typedef struct dbl_params { double factor; } dbl_params;
+typedef struct dbl_params { double factor; int64_t fail_x, fail_setup; } dbl_params;
 typedef struct dbl_state { float v; } dbl_state;
 
 static const wse_param_spec dbl_param_spec[] = {
     { "factor", WSE_PARAM_FLOAT, 2.0, -100.0, 100.0, offsetof(dbl_params, factor), "multiplier" },
+    { "fail_x", WSE_PARAM_INT, -1, -1, 4095, offsetof(dbl_params, fail_x), "PEs of this column fail (-1: none)" },
+    { "fail_setup", WSE_PARAM_BOOL, 0, 0, 1, offsetof(dbl_params, fail_setup), "they fail in setup, not in their task" },
 };
 
 /* ---------------------------------------------------------- device: runs on every PE */
@@ -22,6 +26,11 @@ enum { T_RUN = WSE_LOCAL_TASK(0) };
 static int dbl_setup(wse_pe *pe, void *state)
 {
     (void)state;
+    const dbl_params *p = pe_params(pe);
+    if (p->fail_setup && pe_x(pe) == p->fail_x) {
+        pe_fail(pe, "failing in setup on purpose (fail_x = %d)", (int)p->fail_x);
+        return 0;
+    }
     pe_bind_local_task(pe, T_RUN);
     pe_activate(pe, T_RUN);
     return 0;
@@ -32,6 +41,10 @@ static void dbl_task(wse_pe *pe, void *state, int task, uint32_t payload)
     (void)task; (void)payload;
     dbl_state *s = state;
     const dbl_params *p = pe_params(pe);
+    if (pe_x(pe) == p->fail_x) {
+        pe_fail(pe, "failing on purpose (fail_x = %d)", (int)p->fail_x);
+        return;
+    }
     float one = (float)pe_x(pe);
     pe_vaxpy_f32(pe, &s->v, (float)p->factor, &s->v, &one, 1);
     pe_finish(pe);
@@ -96,7 +109,7 @@ static const wse_program dbl_program = {
     .summary = "an out-of-tree test program: v = factor * v0 + x",
     .params_size = sizeof(dbl_params),
     .params = dbl_param_spec,
-    .n_params = 1,
+    .n_params = 3,
     .arrays = dbl_arrays,
     .n_arrays = 2,
     .device = { .state_size = sizeof(dbl_state), .setup = dbl_setup, .task = dbl_task },
