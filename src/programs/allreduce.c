@@ -3,6 +3,105 @@
  *
  * Every PE holds a vector of n floats; at the end every PE holds the
  * elementwise sum (op 0) or maximum (op 1) over all PEs of the region.
+ * Two patterns (param `pattern`): 1, the default, is the centre-rooted
+ * reduce of the published wafer-scale collectives; 0 is the corner-rooted
+ * chain it replaced, kept as the contrast.  W, H are the region's size.
+ *
+ * ---- Pattern 1: centre-rooted, adding in flight
+ *
+ * With cx = (W-1)/2, cy = (H-1)/2 the root (cx, cy):
+ *
+ *   1. rows reduce toward column cx from both sides: the west half flows
+ *      east, the east half west.  A PE adds its vector to the partial
+ *      streaming through it with ONE fabric descriptor op,
+ *      pe_dadd(fabout, fabin, mem(own vector)) (pe_dmax for max): element
+ *      by element as the partial arrives, backpressured, with no task and
+ *      no re-issue per element or chunk.  The two end PEs only send.
+ *   2. column cx reduces toward the root the same way, the north half
+ *      flowing south, the south half north.  A PE of column cx combines,
+ *      in this fixed order, its vector with the west partial, then the
+ *      east one, then the column partial: one descriptor op per input,
+ *      chained through FIFOs of FIFO_CAP elements (fabin + mem -> FIFO,
+ *      fabin + FIFO -> FIFO, fabin + FIFO -> fabout), so the combines
+ *      pipeline element by element instead of waiting for each other.
+ *   3. broadcast: the root's last combine writes its vector, which is the
+ *      storage of a FIFO of n elements (its counters sit just before it)
+ *      that the root's one fabout op reads as each element becomes final.
+ *      Color C_TREE is a multicast tree of routes: the root copies to all
+ *      four sides; column cx copies onward along itself, into both halves
+ *      of its row and to its CE; a row PE copies onward and to its CE.
+ *      Every other PE takes the result with one fabin op over its vector
+ *      (an element arrives only after this PE's own element went out).
+ *
+ * Order of operations (what the reference repeats), a (+) b being a + b
+ * or fmaxf(a, b) with a the partial from the fabric: along a half row
+ * from its end, p = v(end), p = p (+) v(next) ..., the row result at cx
+ * r = (east (+) (west (+) v(cx))); along column cx the same with r; at the
+ * root t = south (+) (north (+) r(cy)).  Bitwise the reference's.
+ *
+ * Colors: a chain receives on an even color and sends on the next odd
+ * one, which color swap (pe_route_swap on the sending port) turns back
+ * into the even one at the next router, so every PE of a chain uses the
+ * same two colors: 0/1 rows flowing east, 2/3 west, 4/5 column cx flowing
+ * south, 6/7 north, 8 the broadcast tree.  Reduce and broadcast use a link
+ * in opposite directions.
+ *
+ * Switches, teardown and control wavelets are not used, on purpose: the
+ * phases overlap (element i is broadcast while later elements are still
+ * being reduced, on the same links the other way), so a color shared by
+ * reduce and broadcast through switch positions could only turn round
+ * once the whole reduce stream had passed each router, serialising the
+ * phases (about n more cycles).  Time-sharing colors that way suits
+ * successive collectives, as in the vendor's 2-D collectives library;
+ * one allreduce here needs 9 of the 21 colors.
+ *
+ * Resources: the root holds 4 input queues, 1 output queue and 5
+ * microthreads, a column-cx PE 4, 1 and 5 (3 inputs and the broadcast),
+ * within what wse2 and wse3 leave a program (6, 4 and 6).  SRAM: n + 2
+ * words and up to 3 FIFOs of FIFO_CAP words.  The broadcast fabin is
+ * issued first: a PE's operations move in issue order, so it takes the
+ * ramp before the reduce when both could (issued last, a busy column cx
+ * starved the tree: 4750 instead of 4271 cycles for n = 1024 on 64x64).
+ *
+ * Costs, in the terms of Luczynski et al., "Near-Optimal Wafer-Scale
+ * Reduce" (HPDC 2024), T = max(C, E/N) + L + (2 T_R + 1) D.  Pattern 1 is
+ * their 2-D chain reduce (row chains, then a column chain) followed by a
+ * broadcast over the same tree, with every chain split in two halves
+ * meeting at the centre.  With hw = floor(W/2), hh = floor(H/2) the
+ * longest half row and half column, and P = W H:
+ *   C   the most words one PE must take in: the ramp moves one word per
+ *       cycle each way, and the root takes 4 n (four inputs), a column-cx
+ *       PE 4 n (three inputs and the broadcast): C = 4 n for W, H >= 3;
+ *   E/N E = 2 n (P - 1) wavelet hops over N = 2 (P - 1) links used (each
+ *       reduce and tree link once, one way each): n, below C;
+ *   L   2 (hw + hh) hops at hop_latency_cycles = 1: the farthest PE to the
+ *       root and back;
+ *   D   hw + hh combines in series, each an element through a PE's CE,
+ *       which pe.h makes one cycle later than the router forwarding it:
+ *       2 T_R + 1 = 1 (wsemu charges the ramp itself no latency, T_R = 0).
+ * So T = 4 n + 3 (hw + hh) + c, c ~ 5 (the start task and the fabric
+ * issues).  Measured on laptop costs (cycles, pattern 1 / pattern 0):
+ *
+ *          n = 1      16        64         256          1024
+ *   8x8     33/107    89/191   281/367   1049/959    4121/3248
+ *   16x16   57/219   110/351   302/536   1070/1140   4142/3470
+ *   32x32  105/443   155/671   346/856   1114/1516   4186/3890
+ *   64x64  201/891   251/1311  431/1496  1199/2188   4271/4642
+ *   750x994 (wse2, n = 1): 2625 / 12203
+ *
+ * n = 1 is the formula exactly (8x8: 4 + 24 + 5); for larger n the
+ * measurements are up to 6 % below it, as contention and latency overlap
+ * in part (the busy centre column starts after the rows' first elements
+ * arrive).  cycles / (W + H) for n = 1: 2.06 (8x8), 1.78, 1.64, 1.57
+ * (64x64), 1.51 on the WSE-2 rectangle, tending to 1.5: the latency is
+ * half the diameter each way, at 2 cycles per reduce hop (link and CE
+ * step) and 1 per broadcast hop (the SC20 paper reports about 1.1 x the
+ * diameter in total; pattern 0 is 7.0 on 64x64).  Pattern 0 is faster
+ * for long vectors on small regions (n >~ 8.5 (W + H)): its busiest PEs
+ * take 3 n words, not 4 n.
+ *
+ * ---- Pattern 0: corner-rooted chains, in chunks
+ *
  * Three phases, pipelined in chunks of `chunk` elements so that a long
  * vector streams through the fabric instead of being stored and forwarded
  * whole at every hop:
@@ -24,7 +123,7 @@
  *      the root receives the whole vector with one fabin over its own.
  *
  * Order of operations (what the host reference repeats): with v(x, y) the
- * input of PE (x, y) and W, H the region size,
+ * input of PE (x, y),
  *   p(W-1, y) = v(W-1, y),  p(x, y) = v(x, y) (+) p(x+1, y)
  *   q(H-1)    = p(0, H-1),  q(y)    = p(0, y) (+) q(y+1),   result = q(0)
  * so the result is bitwise the reference's (fp32 addition is commutative,
@@ -54,11 +153,15 @@
  * the west-column PEs ingest 3n words (row, column, broadcast) through a
  * CE ramp of one word per cycle.  With c = min(chunk, n), on the
  * wse2/laptop costs: cycles ~ (6 + c) (W + H) + 3 (n - c), within 8 %
- * (measured) for 8x8 .. 750x994 PEs and n = 1 .. 4096.
+ * (measured) for 8x8 .. 750x994 PEs and n = 1 .. 4096.  In the paper's
+ * terms: C = 3 n, L = 2 (W + H - 2), and D = W + H - 2 combines of about
+ * 6 cycles of tasks and issues each.
  *
- * Drawback: max does not propagate NaN symmetrically (it keeps the current
- * value unless the incoming one compares greater), exactly as the
- * reference does.
+ * Drawbacks: pattern 0's max does not propagate NaN symmetrically (it
+ * keeps the current value unless the incoming one compares greater),
+ * exactly as its reference does; pattern 1's is fmaxf (a NaN loses to a
+ * number).  A descriptor max counts no flops (pe.h), so pattern 1's max
+ * reports none; useful FLOPs are the formula's either way.
  */
 #include <math.h>
 #include <stddef.h>
@@ -249,7 +352,9 @@ static void chain_task(wse_pe *pe, ar_state *s, const ar_params *p, int task)
  * and sends on the odd one, swapped back to the even one at the next
  * router, so every PE of a chain uses the same two colors. */
 enum { C_TOE = 0, C_TOW = 2, C_TOS = 4, C_TON = 6, C_TREE = 8 };
-#define FIFO_CAP 2                 /* elements between two combines */
+/* Elements between two combines: 8 or more measured the same, 2 slower
+ * (4288 against 4271 cycles, n = 1024 on 64x64). */
+#define FIFO_CAP 32
 enum { T_GO = WSE_LOCAL_TASK(0), T_DONE };
 
 typedef struct ctr_state {
@@ -341,29 +446,30 @@ static void combine(wse_pe *pe, int op, wse_dsd d, wse_dsd a, wse_dsd b)
         pe_dmax(pe, d, a, b, WSE_NO_TASK, WSE_ASYNC);
 }
 
-/* Everything at once: the combines chained through FIFOs (the last one
- * sends, or at the root fills acc, which is also the broadcast's FIFO),
- * then the broadcast out of the root or into acc. */
+/* Everything at once.  A PE's ops take the ramp in issue order, so the
+ * broadcast fabin goes first, then the combines from the last (nearest
+ * the output) back to the first; their data order is the chain's: op j
+ * reads what op j - 1 pushed into FIFO j - 1.  The root's last combine
+ * fills acc, which is also the FIFO its broadcast fabout reads. */
 static void centre_go(wse_pe *pe, ctr_state *s, const ar_params *p)
 {
     int n = (int)p->n;
     wse_dsd acc = pe_mem1d(WSE_F32, s->acc.off, n, 1);
     wse_dsd acc_fifo = pe_fifo_dsd(WSE_F32, s->acc_fifo, n);
-    wse_dsd src;
     if (!s->root)
         pe_dmov(pe, acc, pe_fabin_dsd(WSE_F32, C_TREE, n), T_DONE, WSE_ASYNC);
-    if (s->nin == 0 && s->out >= 0 && !s->root)
+    if (s->nin == 0 && !s->root)        /* the end of a chain only sends */
         pe_dmov(pe, pe_fabout_dsd(WSE_F32, s->out, n), acc, WSE_NO_TASK, WSE_ASYNC);
     for (int j = s->nin - 1; j >= 0; j--) {
         wse_dsd dst = j + 1 < s->nin ? pe_fifo_dsd(WSE_F32, s->fifo[j], s->cap)
                     : s->root ? acc_fifo : pe_fabout_dsd(WSE_F32, s->out, n);
-        src = j > 0 ? pe_fifo_dsd(WSE_F32, s->fifo[j - 1], s->cap) : acc;
+        wse_dsd src = j > 0 ? pe_fifo_dsd(WSE_F32, s->fifo[j - 1], s->cap) : acc;
         combine(pe, (int)p->op, dst, pe_fabin_dsd(WSE_F32, s->in[j], n), src);
     }
     if (s->root && s->out >= 0)
         pe_dmov(pe, pe_fabout_dsd(WSE_F32, C_TREE, n), acc_fifo, T_DONE, WSE_ASYNC);
     else if (s->root)
-        pe_finish(pe);             /* a region of one PE: nothing to do */
+        pe_finish(pe);                  /* a region of one PE: nothing to do */
 }
 
 static void centre_task(wse_pe *pe, ctr_state *s, const ar_params *p, int task)
@@ -451,9 +557,9 @@ static void chain_reference(const ar_params *p, int width, int height, const flo
 /* a (+) b as the descriptor op does it, a the partial from the fabric. */
 static float op2(int op, float a, float b) { return op == OP_SUM ? a + b : fmaxf(a, b); }
 
-/* Element i of pattern 1's chain along k PEs from the end at `far`
- * (included) to `near` (excluded) with step ±1: v(far) (+)-ed up to
- * near - step.  get(j) is the value at position j. */
+/* One half row or half column of pattern 1, element i: v at position far
+ * (an end), then (+) each position toward near, near itself excluded;
+ * position j is v[first + j * stride]. */
 static float line_partial(int op, const float *v, int64_t first, int64_t stride, int64_t far,
                           int64_t near, int64_t step)
 {
