@@ -631,7 +631,7 @@ static double ar_flops(const void *params, int width, int height)
 const wse_program wse_program_allreduce = {
     .api_version = WSE_API_VERSION,
     .name = "allreduce",
-    .summary = "allreduce (sum/max) of an fp32 vector per PE: chains west and north, multicast tree back",
+    .summary = "allreduce (sum/max) of an fp32 vector per PE: in-flight chains to the centre PE (or, pattern 0, to a corner), multicast tree back",
     .params_size = sizeof(ar_params),
     .params = ar_param_spec,
     .n_params = (int)(sizeof ar_param_spec / sizeof ar_param_spec[0]),
