@@ -65,6 +65,8 @@ for w in life bandwidth allreduce gemv stencil7 stencil25; do
     [ -f "jobs/$w.yaml" ] && "$WSEMU" programs | grep -q "^$w:" || continue
     matrix "$w" "jobs/$w.yaml --set region.width=11 --set region.height=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
 done
+# the corner-rooted allreduce (jobs/allreduce.yaml above is centre-rooted)
+matrix allreduce_chain "jobs/allreduce_chain.yaml --set region.width=11 --set region.height=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
 # stencil25 with router switches: control wavelets cross shard edges
 matrix stencil25_switch "jobs/stencil25_switch.yaml --set region.width=11 --set region.height=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
 # and on wse3's resources (6 output queues, local task ids 8..26; the job verifies bitwise)
