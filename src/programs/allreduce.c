@@ -83,10 +83,10 @@
  * issues).  Measured on laptop costs (cycles, pattern 1 / pattern 0):
  *
  *          n = 1      16        64         256          1024
- *   8x8     33/107    89/191   281/367   1049/959    4121/3248
- *   16x16   57/219   110/351   302/536   1070/1140   4142/3470
- *   32x32  105/443   155/671   346/856   1114/1516   4186/3890
- *   64x64  201/891   251/1311  431/1496  1199/2188   4271/4642
+ *   8x8     33/107    89/241   281/533   1049/1595   4121/5315
+ *   16x16   57/219   110/401   302/692   1070/1789   4142/5864
+ *   32x32  105/443   155/721   346/1031  1114/2125   4186/6297
+ *   64x64  201/891   251/1361  431/1671  1199/2801   4271/7043
  *   750x994 (wse2, n = 1): 2625 / 12203
  *
  * n = 1 is the formula exactly (8x8: 4 + 24 + 5); for larger n the
@@ -96,9 +96,12 @@
  * (64x64), 1.51 on the WSE-2 rectangle, tending to 1.5: the latency is
  * half the diameter each way, at 2 cycles per reduce hop (link and CE
  * step) and 1 per broadcast hop (the SC20 paper reports about 1.1 x the
- * diameter in total; pattern 0 is 7.0 on 64x64).  Pattern 0 is faster
- * for long vectors on small regions (n >~ 8.5 (W + H)): its busiest PEs
- * take 3 n words, not 4 n.
+ * diameter in total; pattern 0 is 7.0 on 64x64).  With the datapath
+ * free for fabric arithmetic pattern 0 was faster for long vectors on
+ * small regions (n >~ 8.5 (W + H): its busiest PEs take 3 n words, not
+ * 4 n; 3248 against 4121 at n = 1024 on 8x8); now its WSE_FABIN_ADD
+ * receives take datapath cycles from its per-chunk tasks and pattern 1,
+ * whose PEs run no task while their adds stream, is faster everywhere.
  *
  * ---- Pattern 0: corner-rooted chains, in chunks
  *
