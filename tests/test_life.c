@@ -76,9 +76,12 @@ static life_cost life_expected(const wse_topology *t, int w, int h, int tw, int 
     c.tasks = pes * (1 + 2 * g) + 2 * links * g;
     c.busy = (uint64_t)t->task_switch_cycles * c.tasks + pes * (init + g * gen) +
              (uint64_t)t->fabric_startup_cycles * 2 * links * g;
-    /* 2 bytes per U16 element of every memory operand (the constants
-     * too): init 2 + (3 + 3 + 2) n2, a generation 2 * 3 n1 + (4 * 3 + 2) * 2 n2;
-     * a column is 2 th bytes read and 2 th written, a row 2 (tw+3)/2 * 4 */
+    /* 2 bytes an element of every memory operand (broadcast constants
+     * too).  Once: the fill (1 element), then ops of 3, 3 and 2 operands
+     * over n2: 2 + 2 * 8 n2.  A generation: 2 ops of 3 operands over n1,
+     * 4 of 3 and one of 2 over n2: 2 * 6 n1 + 2 * 14 n2.  Per link, a
+     * column's th U16 read by the send and written by the receive (4 th),
+     * a row's (tw+3)/2 U32 alike (8 (tw+3)/2). */
     c.bytes = pes * (2 + 16 * n2 + g * (12 * n1 + 28 * n2)) +
               g * (links_x(w, h) * 4 * (uint64_t)th + links_y(w, h) * 8 * (uint64_t)((tw + 3) / 2));
     return c;
