@@ -90,6 +90,8 @@ static void store(void *data, int dtype, uint64_t i, double v)
     case WSE_I32: ((int32_t *)data)[i] = (int32_t)v; break;
     case WSE_U32: ((uint32_t *)data)[i] = (uint32_t)v; break;
     case WSE_U8: ((uint8_t *)data)[i] = (uint8_t)v; break;
+    case WSE_I16: ((int16_t *)data)[i] = (int16_t)v; break;
+    case WSE_U16: ((uint16_t *)data)[i] = (uint16_t)v; break;
     default: break;
     }
 }

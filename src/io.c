@@ -149,6 +149,8 @@ static const dtype_info dtype_table[] = {
     { WSE_U32, 4, "uint32", "<u4" },
     { WSE_U8, 1, "uint8", "|u1" },
     { WSE_F16, 2, "float16", "<f2" },
+    { WSE_I16, 2, "int16", "<i2" },
+    { WSE_U16, 2, "uint16", "<u2" },
 };
 #define DTYPE_COUNT (sizeof dtype_table / sizeof dtype_table[0])
 

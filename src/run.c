@@ -224,6 +224,8 @@ static double element(const void *data, int dtype, uint64_t i)
     case WSE_I32: return (double)((const int32_t *)data)[i];
     case WSE_U32: return (double)((const uint32_t *)data)[i];
     case WSE_U8: return (double)((const uint8_t *)data)[i];
+    case WSE_I16: return (double)((const int16_t *)data)[i];
+    case WSE_U16: return (double)((const uint16_t *)data)[i];
     default: return 0.0;
     }
 }

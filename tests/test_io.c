@@ -20,7 +20,7 @@
 #include "wse/io.h"
 #include "test_list.h"
 
-#define NDTYPES 5
+#define NDTYPES 7
 #define MAXBYTES 4096
 
 /* ------------------------------------------------------------ helpers */
@@ -153,13 +153,14 @@ static void fill_values(int dtype, void *data, size_t count)
         unsigned v = (unsigned)(i % 200);
         float fv = (float)v;
         int32_t iv = (int32_t)v;
-        uint16_t hv = half_of_int(v);
+        uint16_t hv = half_of_int(v), sv = (uint16_t)v;
         unsigned char uv = (unsigned char)v;
         switch (dtype) {
         case WSE_F32: memcpy((char *)data + 4 * i, &fv, 4); break;
         case WSE_I32:
         case WSE_U32: memcpy((char *)data + 4 * i, &iv, 4); break;
         case WSE_F16: memcpy((char *)data + 2 * i, &hv, 2); break;
+        case WSE_I16: case WSE_U16: memcpy((char *)data + 2 * i, &sv, 2); break;
         default: memcpy((char *)data + i, &uv, 1); break;
         }
     }
@@ -169,8 +170,8 @@ static void fill_values(int dtype, void *data, size_t count)
 
 static void test_dtype_helpers(void)
 {
-    static const size_t sizes[NDTYPES] = { 4, 4, 4, 1, 2 };
-    static const char *const names[NDTYPES] = { "float32", "int32", "uint32", "uint8", "float16" };
+    static const size_t sizes[NDTYPES] = { 4, 4, 4, 1, 2, 2, 2 };
+    static const char *const names[NDTYPES] = { "float32", "int32", "uint32", "uint8", "float16", "int16", "uint16" };
     for (int t = 0; t < NDTYPES; t++) {
         CU_ASSERT_EQUAL(wse_dtype_size(t), sizes[t]);
         CU_ASSERT_STRING_EQUAL(wse_dtype_name(t), names[t]);
@@ -574,7 +575,7 @@ static void numpy_reads_ours(const char *dir)
     static const char *const want[NDTYPES] = {
         "276 (2, 3, 4) float32\n", "276 (2, 3, 4) int32\n",
         "276 (2, 3, 4) uint32\n", "276 (2, 3, 4) uint8\n",
-        "276 (2, 3, 4) float16\n" };
+        "276 (2, 3, 4) float16\n", "276 (2, 3, 4) int16\n", "276 (2, 3, 4) uint16\n" };
     unsigned char data[96];
     char path[256], cmd[1024], out[256];
     for (int t = 0; t < NDTYPES; t++) {
@@ -592,10 +593,10 @@ static void numpy_reads_ours(const char *dir)
 static void we_read_numpys(const char *dir)
 {
     static const int64_t shape[3] = { 2, 3, 4 }, s2[2] = { 2, 3 };
-    static const char *const names[NDTYPES] = { "float32", "int32", "uint32", "uint8", "float16" };
+    static const char *const names[NDTYPES] = { "float32", "int32", "uint32", "uint8", "float16", "int16", "uint16" };
     char cmd[1024], path[256], out[256];
     snprintf(cmd, sizeof cmd, "cd %s && /usr/bin/python3 -c 'import numpy as np\n"
-             "for t in [\"float32\", \"int32\", \"uint32\", \"uint8\", \"float16\"]:\n"
+             "for t in [\"float32\", \"int32\", \"uint32\", \"uint8\", \"float16\", \"int16\", \"uint16\"]:\n"
              "    a = (np.arange(24) %% 200).astype(t).reshape(2, 3, 4)\n"
              "    np.save(t + \".npy\", a)\n"
              "    with open(t + \".v2.npy\", \"wb\") as f: np.lib.format.write_array(f, a, version=(2, 0))\n"

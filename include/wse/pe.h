@@ -89,9 +89,8 @@ enum {
 #undef WSE_ERR_ENUM_
 };
 
-/* Element types of host arrays (all but the last two) and of descriptors
- * (see "descriptors" below).  Host arrays cannot be WSE_I16 or WSE_U16
- * yet. */
+/* Element types of host arrays (.npy '<f4', '<i4', '<u4', '|u1', '<f2',
+ * '<i2', '<u2') and of descriptors (see "descriptors" below). */
 enum wse_dtype { WSE_F32 = 0, WSE_I32 = 1, WSE_U32 = 2, WSE_U8 = 3,
                  WSE_F16 = 4, WSE_I16 = 5, WSE_U16 = 6 };
 
