@@ -83,15 +83,23 @@ double wse_generate(int g, uint64_t seed, double lo, double hi, uint64_t index,
     }
 }
 
+/* v in [lo, hi] (NaN as 0), so that the cast to an integer type is
+ * defined: a generated value outside the type saturates. */
+static double clamp(double v, double lo, double hi)
+{
+    return v >= lo ? (v <= hi ? v : hi) : (v < lo ? lo : 0.0);
+}
+
 static void store(void *data, int dtype, uint64_t i, double v)
 {
     switch (dtype) {
     case WSE_F32: ((float *)data)[i] = (float)v; break;
-    case WSE_I32: ((int32_t *)data)[i] = (int32_t)v; break;
-    case WSE_U32: ((uint32_t *)data)[i] = (uint32_t)v; break;
-    case WSE_U8: ((uint8_t *)data)[i] = (uint8_t)v; break;
-    case WSE_I16: ((int16_t *)data)[i] = (int16_t)v; break;
-    case WSE_U16: ((uint16_t *)data)[i] = (uint16_t)v; break;
+    case WSE_F16: ((uint16_t *)data)[i] = pe_f32_to_f16((float)v); break;
+    case WSE_I32: ((int32_t *)data)[i] = (int32_t)clamp(v, INT32_MIN, INT32_MAX); break;
+    case WSE_U32: ((uint32_t *)data)[i] = (uint32_t)clamp(v, 0, UINT32_MAX); break;
+    case WSE_U8: ((uint8_t *)data)[i] = (uint8_t)clamp(v, 0, UINT8_MAX); break;
+    case WSE_I16: ((int16_t *)data)[i] = (int16_t)clamp(v, INT16_MIN, INT16_MAX); break;
+    case WSE_U16: ((uint16_t *)data)[i] = (uint16_t)clamp(v, 0, UINT16_MAX); break;
     default: break;
     }
 }

@@ -221,6 +221,7 @@ static double element(const void *data, int dtype, uint64_t i)
 {
     switch (dtype) {
     case WSE_F32: return (double)((const float *)data)[i];
+    case WSE_F16: return (double)pe_f16_to_f32(((const uint16_t *)data)[i]);
     case WSE_I32: return (double)((const int32_t *)data)[i];
     case WSE_U32: return (double)((const uint32_t *)data)[i];
     case WSE_U8: return (double)((const uint8_t *)data)[i];

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <CUnit/CUnit.h>
+#include "wse/hostio.h"
 #include "wse/io.h"
+#include "wse/pe.h"
 #include "test_list.h"
 
 #define NDTYPES 7
@@ -639,6 +641,59 @@ static void python_parses_json(const char *dir)
     CU_ASSERT_STRING_EQUAL(out, "'say \"hi\"\\\\ \\n\\t\\x01' True None {'f': False} 18446744073709551615\n");
 }
 
+static int gen_shape(const void *params, int width, int height, int64_t shape[3])
+{
+    (void)params;
+    shape[0] = height;
+    shape[1] = width;
+    return 2;
+}
+
+/* Generated inputs land in every element type: float16 rounded to
+ * nearest even (it used to stay all zeros), integers saturating at their
+ * type's range (the cast of an out-of-range double was undefined). */
+static void test_generate_types(void)
+{
+    static const wse_array_spec arrays[] = {
+        { "h", WSE_F16, 1, 0, "", gen_shape, NULL },
+        { "b", WSE_U8, 1, 0, "", gen_shape, NULL },
+        { "s", WSE_I16, 1, 0, "", gen_shape, NULL },
+    };
+    wse_program prog = { .api_version = WSE_API_VERSION, .name = "gen", .arrays = arrays, .n_arrays = 3 };
+    wse_input in;
+    memset(&in, 0, sizeof in);
+    in.kind = WSE_INPUT_GENERATE;
+    in.generator = WSE_GEN_INDEX;               /* value = element index */
+    wse_error err;
+    wse_host_array a;
+    strcpy(in.name, "h");
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_input(&prog, NULL, 300, 10, &in, &a, &err), 0);
+    const uint16_t *h = a.data;
+    for (int i = 0; i <= 2048; i++)
+        CU_ASSERT_EQUAL(pe_f16_to_f32(h[i]), (float)i);     /* integers to 2048 exact */
+    CU_ASSERT_EQUAL(pe_f16_to_f32(h[2049]), 2048.0f);       /* ties to even */
+    CU_ASSERT_EQUAL(pe_f16_to_f32(h[2051]), 2052.0f);
+    wse_host_array_free(&a);
+    strcpy(in.name, "b");
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_input(&prog, NULL, 300, 10, &in, &a, &err), 0);
+    const uint8_t *b = a.data;
+    CU_ASSERT(b[200] == 200 && b[255] == 255 && b[256] == 255 && b[2999] == 255);
+    wse_host_array_free(&a);
+    strcpy(in.name, "s");
+    in.generator = WSE_GEN_RANDOM;
+    in.lo = -1e6;
+    in.hi = 1e6;
+    CU_ASSERT_EQUAL_FATAL(wse_hostio_input(&prog, NULL, 300, 10, &in, &a, &err), 0);
+    const int16_t *sv = a.data;
+    int lo = 0, hi = 0;
+    for (int i = 0; i < 3000; i++) {
+        lo += sv[i] == INT16_MIN;
+        hi += sv[i] == INT16_MAX;
+    }
+    CU_ASSERT(lo > 1000 && hi > 1000);      /* 97 % of [-1e6, 1e6) is out of range */
+    wse_host_array_free(&a);
+}
+
 static void test_numpy_crosscheck(void)
 {
     if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
@@ -667,7 +722,8 @@ int test_io_suite(void)
         !CU_add_test(s, "JSON exact output", test_json_exact) ||
         !CU_add_test(s, "JSON nesting limit", test_json_too_deep) ||
         !CU_add_test(s, "atomic text file", test_file_write_atomic) ||
-        !CU_add_test(s, "numpy cross-check", test_numpy_crosscheck))
+        !CU_add_test(s, "numpy cross-check", test_numpy_crosscheck) ||
+        !CU_add_test(s, "generated inputs of every type", test_generate_types))
         return CU_get_error();
     return 0;
 }
