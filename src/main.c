@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <getopt.h>
 #include <unistd.h>
 #include <mpi.h>
 #include "wse/programs.h"
@@ -23,10 +25,12 @@
 static const char usage[] =
     "usage: wsemu run JOB.yaml [options]    run a job\n"
     "       wsemu check JOB.yaml [options]  validate a job and its topology without running\n"
-    "       wsemu programs                  list the built-in programs and their parameters\n"
-    "       wsemu --help | --version\n"
+    "       wsemu programs [--program-lib FILE.so]  list the programs and their parameters\n"
+    "       wsemu COMMAND --help | wsemu --help | wsemu --version\n";
+
+static const char options_help[] =
     "\n"
-    "options:\n"
+    "options (--opt VALUE or --opt=VALUE):\n"
     "  --topology NAME|FILE   use this topology instead of the job's\n"
     "  --set KEY.PATH=VALUE   override a job key, e.g. --set params.steps=50 (repeatable)\n"
     "  --out DIR              write DIR/report.json and each output array as DIR/NAME.npy\n"
@@ -35,10 +39,26 @@ static const char usage[] =
     "  --threads N            worker threads (shard rows) per rank (default: the cores hwloc gives\n"
     "                         the rank, at most one per 64 Ki PEs of its shard)\n"
     "  --json                 print the report as JSON on stdout instead of the summary\n"
-    "  --quiet                print nothing on success\n"
+    "  --quiet                print nothing on success (no progress either)\n"
+    "  --progress SECONDS     progress on stderr this often (default 10)\n"
+    "  -h, --help             this help\n"
     "\n"
     "Exit status: 0 success, 1 the run failed, 2 bad input.\n"
     "Named topologies are looked up in $WSEMU_TOPOLOGY_DIR, else the built-in directory.\n";
+
+/* What each command does, for `wsemu COMMAND --help`. */
+static const char *command_help(const char *cmd)
+{
+    if (!strcmp(cmd, "run"))
+        return "wsemu run JOB.yaml [options]: run a job, print its summary (or JSON) and, with\n"
+               "--out, write its outputs and report.json.  Under mpirun every rank emulates a\n"
+               "shard of the region; progress goes to stderr every 10 s.\n";
+    if (!strcmp(cmd, "check"))
+        return "wsemu check JOB.yaml [options]: load and validate the job, its topology and its\n"
+               "program's setup on every PE, and run nothing.\n";
+    return "wsemu programs [--program-lib FILE.so]: list the built-in programs (and those of\n"
+           "the libraries) with their parameters and arrays.\n";
+}
 
 #define MAX_LIBS 8
 #define MAX_USER_PROGRAMS 64
@@ -64,6 +84,32 @@ static int usage_error(int rank, const char *fmt, const char *arg)
     return 2;
 }
 
+/* A whole decimal number in 1..max, or -1. */
+static long whole(const char *v, long max)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    return errno || end == v || *end || n < 1 || n > max ? -1 : n;
+}
+
+/* --grid PxQ, each 1..4096. */
+static int parse_grid(const char *v, int *px, int *py)
+{
+    char buf[64];
+    const char *x = strchr(v, 'x');
+    if (!x || (size_t)(x - v) >= sizeof buf)
+        return -1;
+    memcpy(buf, v, (size_t)(x - v));
+    buf[x - v] = 0;
+    long p = whole(buf, 4096), q = whole(x + 1, 4096);
+    if (p < 0 || q < 0)
+        return -1;
+    *px = (int)p;
+    *py = (int)q;
+    return 0;
+}
+
 /* Parse argv into c.  Returns -1 to go on, else an exit status. */
 static int parse(int argc, char **argv, cli *c, int rank)
 {
@@ -71,7 +117,7 @@ static int parse(int argc, char **argv, cli *c, int rank)
         return usage_error(rank, "%s", "missing command");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         if (rank == 0)
-            fputs(usage, stdout);
+            printf("%s%s", usage, options_help);
         return 0;
     }
     if (!strcmp(argv[1], "--version")) {
@@ -82,54 +128,79 @@ static int parse(int argc, char **argv, cli *c, int rank)
     c->cmd = argv[1];
     if (strcmp(c->cmd, "run") && strcmp(c->cmd, "check") && strcmp(c->cmd, "programs"))
         return usage_error(rank, "unknown command '%s'", c->cmd);
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
-        if (!strcmp(a, "--grid") || !strcmp(a, "--threads")) {
-            if (!has_val)
-                return usage_error(rank, "option %s needs a value", a);
-            const char *v = argv[++i];
-            char end = 0;
-            int ok = !strcmp(a, "--grid")
-                ? sscanf(v, "%dx%d%c", &c->opt.grid_px, &c->opt.grid_py, &end) == 2 &&
-                      c->opt.grid_px > 0 && c->opt.grid_py > 0
-                : sscanf(v, "%d%c", &c->opt.threads, &end) == 1 && c->opt.threads > 0 &&
-                      c->opt.threads <= 1024;
-            if (!ok)
-                return usage_error(rank, !strcmp(a, "--grid") ? "--grid wants PxQ with P, Q >= 1, not '%s'"
-                                                               : "--threads wants a number 1..1024, not '%s'", v);
-        } else if (!strcmp(a, "--program-lib")) {
-            if (!has_val)
-                return usage_error(rank, "option %s needs a value", a);
+    enum { O_TOPOLOGY = 256, O_SET, O_OUT, O_GRID, O_LIB, O_THREADS, O_JSON, O_QUIET, O_PROGRESS };
+    static const struct option longs[] = {
+        { "topology", required_argument, NULL, O_TOPOLOGY }, { "set", required_argument, NULL, O_SET },
+        { "out", required_argument, NULL, O_OUT }, { "grid", required_argument, NULL, O_GRID },
+        { "program-lib", required_argument, NULL, O_LIB },
+        { "threads", required_argument, NULL, O_THREADS }, { "json", no_argument, NULL, O_JSON },
+        { "quiet", no_argument, NULL, O_QUIET }, { "help", no_argument, NULL, 'h' },
+        { "progress", required_argument, NULL, O_PROGRESS },
+        { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;                 /* our messages, from rank 0 only */
+    optind = 2;
+    int o;
+    while ((o = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        const char *v = optarg;
+        switch (o) {
+        case 'h':
+            if (rank == 0)
+                printf("%s%s", command_help(c->cmd), options_help);
+            return 0;
+        case O_TOPOLOGY: c->opt.topology = v; break;
+        case O_OUT: c->opt.out_dir = v; break;
+        case O_SET:
+            if (c->opt.n_sets == WSE_MAX_SETS)
+                return usage_error(rank, "%s", "too many --set options");
+            c->sets[c->opt.n_sets++] = v;
+            break;
+        case O_LIB:
             if (c->n_libs == MAX_LIBS)
                 return usage_error(rank, "%s", "too many --program-lib options");
-            c->libs[c->n_libs++] = argv[++i];
-        } else if (!strcmp(a, "--topology") || !strcmp(a, "--set") || !strcmp(a, "--out")) {
-            if (!has_val)
-                return usage_error(rank, "option %s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--topology"))
-                c->opt.topology = v;
-            else if (!strcmp(a, "--out"))
-                c->opt.out_dir = v;
-            else if (c->opt.n_sets == WSE_MAX_SETS)
-                return usage_error(rank, "%s", "too many --set options");
-            else
-                c->sets[c->opt.n_sets++] = v;
-        } else if (!strcmp(a, "--json")) {
-            c->json = 1;
-        } else if (!strcmp(a, "--quiet")) {
-            c->quiet = 1;
-        } else if (a[0] == '-') {
-            return usage_error(rank, "unknown option '%s'", a);
-        } else if (!c->opt.job_path) {
-            c->opt.job_path = a;
-        } else {
-            return usage_error(rank, "unexpected argument '%s'", a);
+            c->libs[c->n_libs++] = v;
+            break;
+        case O_GRID:
+            if (parse_grid(v, &c->opt.grid_px, &c->opt.grid_py))
+                return usage_error(rank, "--grid wants PxQ with P, Q in 1..4096, not '%s'", v);
+            break;
+        case O_THREADS: {
+            long n = whole(v, 1024);
+            if (n < 0)
+                return usage_error(rank, "--threads wants a number 1..1024, not '%s'", v);
+            c->opt.threads = (int)n;
+            break;
         }
+        case O_PROGRESS: {
+            char *end;
+            errno = 0;
+            double sec = strtod(v, &end);
+            if (errno || end == v || *end || !(sec >= 0.001 && sec <= 1e6))
+                return usage_error(rank, "--progress wants seconds in 0.001..1e6, not '%s'", v);
+            c->opt.progress_seconds = sec;
+            break;
+        }
+        case O_JSON: c->json = 1; break;
+        case O_QUIET: c->quiet = 1; break;
+        case ':':
+            return usage_error(rank, "option %s needs a value", argv[optind - 1]);
+        case '?':
+            if (optopt >= O_TOPOLOGY)       /* --json=x, --quiet=x */
+                return usage_error(rank, "option '%s' takes no value", argv[optind - 1]);
+            return usage_error(rank, "unknown option '%s'", argv[optind - 1]);
+        default:
+            return usage_error(rank, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (c->opt.job_path)
+            return usage_error(rank, "unexpected argument '%s'", argv[i]);
+        c->opt.job_path = argv[i];
     }
     if (strcmp(c->cmd, "programs") && !c->opt.job_path)
         return usage_error(rank, "%s needs a job file", c->cmd);
+    if (!strcmp(c->cmd, "programs") && c->opt.job_path)
+        return usage_error(rank, "unexpected argument '%s'", c->opt.job_path);
     return -1;
 }
 

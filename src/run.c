@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "clock_int.h"
 #include "transfer_int.h"
 #include "wse/hostio.h"
@@ -45,6 +46,11 @@ typedef struct run_ctx {
     int out_idx[WSE_MAX_ARRAYS];
     int n_out;
     wse_npy_writer w[WSE_MAX_ARRAYS];
+    /* progress: when the run started, the last report, whether a line
+     * is open on a terminal (redrawn in place) */
+    double t_run, t_last;
+    uint64_t cyc_last;
+    int tty, open_line;
 } run_ctx;
 
 /* A file the user named that cannot be read is bad input, like a typo. */
@@ -126,10 +132,33 @@ static int load_inputs(run_ctx *c, wse_error *err)
     return rc;
 }
 
+/* Rank 0's progress on stderr: cycles done, modeled wafer time, the
+ * emulation rate since the last line and the time elapsed; redrawn in
+ * place on a terminal, one plain line per report otherwise.  (No ETA: a
+ * program's end is not known in cycles.) */
 static void progress_cb(uint64_t cycle, void *arg)
 {
-    FILE *f = arg;
-    fprintf(f, "wsemu: cycle %llu\n", (unsigned long long)cycle);
+    run_ctx *c = arg;
+    FILE *f = c->opt->progress;
+    double t = clock_seconds(), dt = t - c->t_last;
+    double rate = dt > 0 ? (double)(cycle - c->cyc_last) / dt : 0;
+    fprintf(f, "%swsemu: cycle %llu (%.4g s of wafer time), %.3g cycles/s, %.0f s elapsed%s",
+            c->tty ? "\r" : "", (unsigned long long)cycle, (double)cycle / c->topo.clock_hz, rate,
+            t - c->t_run, c->tty ? "\033[K" : "\n");
+    fflush(f);
+    c->open_line = c->tty;
+    c->t_last = t;
+    c->cyc_last = cycle;
+}
+
+/* What a long setup is doing, on large regions only. */
+static void say(run_ctx *c, const char *what)
+{
+    FILE *f = c->opt->progress;
+    if (!f || (uint64_t)c->region.width * (uint64_t)c->region.height < 65536)
+        return;
+    fprintf(f, "wsemu: %s (%llu PEs)\n", what,
+            (unsigned long long)c->region.width * (unsigned long long)c->region.height);
     fflush(f);
 }
 
@@ -334,8 +363,12 @@ static int prepare(run_ctx *c, wse_error *err)
         wse_grid_set_window(c->grid, (uint64_t)c->job.window_cycles);
     rc = wse_agree(c->opt->comm, rc, err);
     if (!rc)
+        say(c, "setting up the PEs");
+    if (!rc)
         rc = wse_sim_create(&c->topo, c->prog, c->params, c->region, c->grid, c->opt->comm,
                             &c->sim, err);
+    if (!rc && c->job.n_inputs)
+        say(c, "loading inputs");
     if (!rc)
         rc = wse_agree(c->opt->comm, load_inputs(c, err), err);
     return rc;
@@ -350,11 +383,18 @@ static int run_job(run_ctx *c, wse_error *err)
     rep->setup_s = clock_seconds() - t0;
     if (rc || c->opt->check_only)
         return rc;
-    if (c->opt->progress)
-        wse_sim_set_progress(c->sim, c->opt->progress_seconds > 0 ? c->opt->progress_seconds : 10.0,
-                             progress_cb, c->opt->progress);
     double t1 = clock_seconds();
+    if (c->opt->progress) {
+        c->tty = isatty(fileno(c->opt->progress));
+        c->t_run = c->t_last = t1;
+        wse_sim_set_progress(c->sim, c->opt->progress_seconds > 0 ? c->opt->progress_seconds : 10.0,
+                             progress_cb, c);
+    }
     rc = wse_sim_run(c->sim, (uint64_t)c->job.max_cycles, err);
+    if (c->open_line)
+        fputc('\n', c->opt->progress);
+    if (!rc && c->n_out)
+        say(c, "collecting outputs");
     rep->run_s = clock_seconds() - t1;
     double mx = rep->run_s;
     MPI_Allreduce(&rep->run_s, &mx, 1, MPI_DOUBLE, MPI_MAX, c->opt->comm);

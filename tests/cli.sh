@@ -37,6 +37,28 @@ expect 2 "$WSEMU" frobnicate
 expect 2 "$WSEMU" run jobs/heat2d.yaml --bogus
 expect 2 "$WSEMU" run
 expect 0 "$WSEMU" programs && grep -q '^heat2d:' "$TMP/out" || fail "programs listing"
+# every command has --help; options take --opt=value; numbers are checked
+for c in run check programs; do
+    expect 0 "$WSEMU" $c --help && grep -q "^wsemu $c" "$TMP/out" && grep -q -- '--topology NAME|FILE' "$TMP/out" ||
+        fail "$c --help output"
+done
+expect 0 "$WSEMU" check jobs/heat2d.yaml --set=params.steps=3 --topology=8x8 --threads=1 &&
+    grep -q 'OK (heat2d on 8x8' "$TMP/out" || fail "--opt=value forms: $(cat "$TMP/out" "$TMP/err")"
+expect 2 "$WSEMU" run jobs/heat2d.yaml --threads 4294967297 && grep -q -- "--threads wants a number 1..1024, not '4294967297'" "$TMP/err" ||
+    fail "--threads overflow: $(cat "$TMP/err")"
+expect 2 "$WSEMU" run jobs/heat2d.yaml --grid 4294967297x1 && grep -q -- "--grid wants PxQ" "$TMP/err" || fail "--grid overflow"
+expect 2 "$WSEMU" run jobs/heat2d.yaml --json=yes && grep -q "option '--json=yes' takes no value" "$TMP/err" || fail "--json=value"
+expect 2 "$WSEMU" run jobs/heat2d.yaml --out && grep -q "option --out needs a value" "$TMP/err" || fail "--out without value"
+# progress: periodic plain lines (stderr is not a terminal here), and
+# what a large setup is doing
+expect 0 "$WSEMU" run jobs/cg.yaml --progress 0.02 &&
+    grep -qE '^wsemu: cycle [0-9]+ \([0-9.e-]+ s of wafer time\), [0-9.e+]+ cycles/s, [0-9]+ s elapsed$' "$TMP/err" ||
+    fail "progress lines: $(head -3 "$TMP/err")"
+expect 2 "$WSEMU" run jobs/heat2d.yaml --progress=0 && grep -q -- "--progress wants seconds" "$TMP/err" || fail "--progress 0"
+expect 0 "$WSEMU" check jobs/heat2d.yaml --topology wse2 --set region.width=256 --set region.height=256 &&
+    grep -q '^wsemu: setting up the PEs (65536 PEs)$' "$TMP/err" || fail "setup progress: $(cat "$TMP/err")"
+expect 0 "$WSEMU" check jobs/heat2d.yaml --topology wse2 --set region.width=256 --set region.height=256 --quiet &&
+    [ ! -s "$TMP/err" ] || fail "--quiet setup progress"
 
 # --- the golden corpus: every bad job and topology gives its exact line
 for f in jobs/invalid/*.yaml; do
