@@ -19,6 +19,7 @@
 #include "test_list.h"
 #include "wse/config.h"
 #include "wse/pe.h"
+#include "wse/programs.h"
 
 enum { M_CHAIN = 0, M_ORDER = 1, M_NOQUEUE = 2, M_BIND = 3, M_UT = 4, M_UTLIMIT = 5 };
 
@@ -585,6 +586,29 @@ static void test_wse3_shards(void)
     }
 }
 
+/* stencil7 names every queue it uses, so it runs on a strict wse3
+ * topology, bitwise as on wse2 (same costs; it has no data tasks), cut
+ * into shards or not; heat2d, not ported, fails at its first fabout. */
+static void test_stencil7_strict(void)
+{
+    typedef struct { int64_t nz, steps; double alpha; } s7p;
+    s7p p = { 5, 3, 0.1 };
+    const wse_program *s7 = wse_program_find("stencil7");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s7);
+    wse_topology t2 = w3_topology(WSE_ARCH_WSE2, 5, 4), t3 = w3_topology(WSE_ARCH_WSE3, 5, 4);
+    harness_outcome a = harness_run(s7, &p, &t2, 5, 4, 1, 1, 0, 1);
+    harness_outcome b = harness_run(s7, &p, &t3, 5, 4, 1, 1, 0, 1);
+    harness_outcome c = harness_run(s7, &p, &t3, 5, 4, 2, 2, 0, 1);
+    CU_ASSERT_EQUAL(a.rc, 0);
+    harness_same(&a, &b);
+    harness_same(&a, &c);
+    typedef struct { int64_t tile_w, tile_h, steps; double alpha; } heatp;
+    heatp hp = { 2, 2, 1, 0.1 };
+    harness_outcome h = harness_run(wse_program_find("heat2d"), &hp, &t3, 5, 4, 1, 1, 0, 1);
+    CU_ASSERT_EQUAL(h.rc, WSE_EPROGRAM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h.msg, "has no initialised output queue"));
+}
+
 int test_wse3_suite(void)
 {
     CU_pSuite s = CU_add_suite("wse3", NULL, NULL);
@@ -595,7 +619,8 @@ int test_wse3_suite(void)
         !CU_add_test(s, "a named microthread serialises its ops", test_ut_serialises) ||
         !CU_add_test(s, "named microthreads count against the limit", test_ut_limit) ||
         !CU_add_test(s, "one source on wse2 and wse3", test_one_source) ||
-        !CU_add_test(s, "shard edges", test_wse3_shards))
+        !CU_add_test(s, "shard edges", test_wse3_shards) ||
+        !CU_add_test(s, "stencil7 on strict wse3", test_stencil7_strict))
         return -1;
     return 0;
 }

@@ -331,8 +331,8 @@ void pe_route_teardown(wse_pe *pe, int color, int task);
 /* Bind queue (WSE_IQ(k) or WSE_OQ(k)) to color for the whole run (see
  * "Queues" at the top). */
 void pe_init_queue(wse_pe *pe, int queue, int color);
-/* The data task of color: on wse3 that of the color's input queue, which
- * must be initialised first; its id is pe_data_task_id(pe, color). */
+/* The data task of color: on wse3 that of the color's input queue (bind
+ * the queue first); its id is pe_data_task_id(pe, color). */
 void pe_bind_data_task(wse_pe *pe, int color);
 void pe_bind_local_task(wse_pe *pe, int task);
 /* A task control wavelets activate (their bits 16-21 name it). */
