@@ -83,9 +83,11 @@ static inline int op_gives(unsigned kind)
 }
 
 /* Colors of PE pe's fabric ops in progress: with an op that takes from
- * (in) or gives to (out) the color, and of those the ones with an async op. */
+ * (in) or gives to (out) the color, and of those the ones with an async op
+ * that names no microthread; and the microthreads async ops name (bit
+ * 1 + id). */
 typedef struct inflight {
-    uint32_t in, out, async_in, async_out;
+    uint32_t in, out, async_in, async_out, uts;
 } inflight;
 
 static void in_flight(const wse_engine *e, const wse_pestate *p, inflight *f)
@@ -93,7 +95,8 @@ static void in_flight(const wse_engine *e, const wse_pestate *p, inflight *f)
     *f = (inflight){ 0 };
     for (unsigned i = 0; i < p->nops; i++) {
         const wse_op *op = op_at(e, p, i);
-        uint32_t async = (op->flags & WSE_ASYNC) ? ~0u : 0u;
+        uint32_t async = (op->flags & WSE_ASYNC) && !op->ut ? ~0u : 0u;
+        f->uts |= (1u << op->ut) & ~1u;
         if (op_takes(op->kind)) {
             f->in |= 1u << op->color;
             f->async_in |= async & (1u << op->color);
@@ -119,38 +122,94 @@ int wse__ce_over_limit(wse_engine *e, uint32_t pe, const char *what, const char 
     return 1;
 }
 
+int wse__ce_no_queue(wse_engine *e, uint32_t pe, int color, int out, const char *what)
+{
+    if (!strict_queues(e) || queue_of(out ? e->pe[pe].oq : e->pe[pe].iq, color) >= 0)
+        return 0;
+    wse__fault_pe(e, pe, WSE_EPROGRAM,
+                  "%s: color %d has no initialised %s queue (topology '%s' is wse3: pe_init_queue(pe, %s(k), %d) in setup binds one)",
+                  what, color, out ? "output" : "input", e->topo.name, out ? "WSE_OQ" : "WSE_IQ", color);
+    return 1;
+}
+
+int wse__ce_bad_ut(wse_engine *e, uint32_t pe, unsigned flags, int *ut, const char *what)
+{
+    *ut = -1;
+    if (!(flags & WSE_UT_MASK))
+        return 0;
+    int k = (int)((flags & WSE_UT_MASK) >> 8) - 1;
+    const wse_topology *t = &e->topo;
+    int n = t->microthreads < WSE_MAX_UT_IDS ? t->microthreads : WSE_MAX_UT_IDS;
+    if (t->arch != WSE_ARCH_WSE3)
+        wse__fault_pe(e, pe, WSE_EPROGRAM,
+                      "%s: WSE_UT(%d): explicit microthread ids are wse3's; on topology '%s' (wse2) an asynchronous operation's microthread is its queue's",
+                      what, k, t->name);
+    else if (!(flags & WSE_ASYNC))
+        wse__fault_pe(e, pe, WSE_EPROGRAM,
+                      "%s: WSE_UT(%d) names the microthread of an asynchronous operation: add WSE_ASYNC",
+                      what, k);
+    else if (k >= n)
+        wse__fault_pe(e, pe, WSE_EPROGRAM,
+                      "%s: WSE_UT(%d) is not a microthread id on topology '%s' (a program has WSE_UT(%d..%d))",
+                      what, k, t->name, t->host_io_microthreads, n - 1);
+    else if (k < t->host_io_microthreads)
+        wse__fault_pe(e, pe, WSE_EPROGRAM,
+                      "%s: WSE_UT(%d) is kept by host I/O on topology '%s' (microthreads 0..%d); a program has WSE_UT(%d..%d)",
+                      what, k, t->name, t->host_io_microthreads - 1, t->host_io_microthreads, n - 1);
+    else
+        *ut = k;
+    return *ut < 0;
+}
+
 /*
  * A color reaches the CE through one input queue and leaves it through one
  * output queue; a queue runs its operations one at a time, in issue order
  * (ops_step moves only the oldest of a color's ops that can move).  So
- * data tasks and ops taking from the fabric hold an input queue per color,
- * ops giving to it an output queue per color, and a queue with a
- * WSE_ASYNC op in it a microthread (on wse2 a microthread is a queue's).
+ * data tasks, initialised input queues and ops taking from the fabric hold
+ * an input queue per color, initialised output queues and ops giving to
+ * it an output queue per color.  A WSE_UT microthread is held while an op
+ * names it; an async op naming none holds one per queue (on wse2 a
+ * microthread is a queue's), counted beside the named ones.
  */
 int wse__ce_over_resources(wse_engine *e, uint32_t pe, int in_color, int out_color,
-                           unsigned flags, const char *what)
+                           unsigned flags, int ut, const char *what)
 {
     const wse_pe_machine *m = &e->machine;
+    const wse_pestate *p = &e->pe[pe];
+    if ((in_color >= 0 && wse__ce_no_queue(e, pe, in_color, 0, what)) ||
+        (out_color >= 0 && wse__ce_no_queue(e, pe, out_color, 1, what)))
+        return 1;
     inflight f;
-    in_flight(e, &e->pe[pe], &f);
-    uint32_t async = (flags & WSE_ASYNC) ? ~0u : 0u;
+    in_flight(e, p, &f);
+    uint32_t async = (flags & WSE_ASYNC) && ut < 0 ? ~0u : 0u;
+    if (ut >= 0)
+        f.uts |= 1u << (ut + 1);
     if (in_color >= 0) {
-        uint32_t held = (uint32_t)e->pe[pe].data_tasks | f.in | 1u << in_color;
-        if (wse__ce_over_limit(e, pe, what, "input queues (colors of data tasks and fabins in progress)",
-                       (unsigned)__builtin_popcount(held), m->input_queues, e->topo.input_queues))
+        uint32_t iq = queue_colors(p->iq);
+        uint32_t held = data_task_colors(e, p->iq, p->data_tasks) | iq | f.in | 1u << in_color;
+        if (wse__ce_over_limit(e, pe, what,
+                               iq ? "input queues (colors of initialised queues, data tasks and fabins in progress)"
+                                  : "input queues (colors of data tasks and fabins in progress)",
+                               (unsigned)__builtin_popcount(held), m->input_queues, e->topo.input_queues))
             return 1;
         f.async_in |= async & (1u << in_color);
     }
     if (out_color >= 0) {
-        if (wse__ce_over_limit(e, pe, what, "output queues (colors of fabouts and sends in progress)",
-                       (unsigned)__builtin_popcount(f.out | 1u << out_color), m->output_queues,
-                       e->topo.output_queues))
+        uint32_t oq = queue_colors(p->oq);
+        if (wse__ce_over_limit(e, pe, what,
+                               oq ? "output queues (colors of initialised queues, fabouts and sends in progress)"
+                                  : "output queues (colors of fabouts and sends in progress)",
+                               (unsigned)__builtin_popcount(oq | f.out | 1u << out_color), m->output_queues,
+                               e->topo.output_queues))
             return 1;
         f.async_out |= async & (1u << out_color);
     }
-    unsigned threads = (unsigned)(__builtin_popcount(f.async_in) + __builtin_popcount(f.async_out));
-    return wse__ce_over_limit(e, pe, what, "microthreads (queues with WSE_ASYNC operations in progress)",
-                      threads, m->microthreads, e->topo.microthreads);
+    unsigned threads = (unsigned)(__builtin_popcount(f.async_in) + __builtin_popcount(f.async_out) +
+                                  __builtin_popcount(f.uts));
+    return wse__ce_over_limit(e, pe, what,
+                              f.uts ? "microthreads (WSE_UT ids, and queues with other WSE_ASYNC operations, in progress)"
+                                    : "microthreads (queues with WSE_ASYNC operations in progress)",
+                              threads, m->microthreads, e->topo.microthreads);
 }
 
 /* Remove op i, keeping the others in issue order. */
@@ -373,14 +432,18 @@ static int ops_step(wse_engine *e, uint32_t pe, int *ramp_in,
 {
     wse_pestate *p = &e->pe[pe];
     int ramp_out = 0, more = 0, syncs = 0;
+    uint32_t uts = 0;                   /* microthreads named so far (bit 1 + id) */
     for (unsigned i = 0; i < p->nops;) {
         wse_op *op = op_at(e, p, i);
         if (op_takes(op->kind))
             *fabin_colors |= 1u << op->color;
-        /* synchronous ops run on the CE's main thread: one after another */
+        /* synchronous ops run on the CE's main thread, and ops naming one
+         * microthread on it: one after another */
         int sync = !(op->flags & WSE_ASYNC);
-        int started = (int32_t)((uint32_t)t - op->start) >= 0 && !(sync && syncs);
+        uint32_t ut = (1u << op->ut) & ~1u;
+        int started = (int32_t)((uint32_t)t - op->start) >= 0 && !(sync && syncs) && !(uts & ut);
         syncs += sync;
+        uts |= ut;
         if (!started || !op_step(e, pe, op, &ramp_out, ramp_in, t)) {
             int blocked_on_port = started &&
                 ((op_takes(op->kind) && *ramp_in) || (op_gives(op->kind) && ramp_out));
@@ -440,7 +503,10 @@ static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
         (p->flags & PE_SYNC_WAIT))
         return;
     uint64_t ready = p->active & p->local_tasks & ~p->blocked;
-    uint64_t data = p->data_tasks & ~p->blocked & ~(uint64_t)fabin_colors;
+    /* data tasks that may run, as colors (the queues'); their ids are the
+     * colors but on wse3 (data_task_id) */
+    int qids = queue_task_ids(e);
+    uint32_t data = data_task_colors(e, p->iq, p->data_tasks & ~p->blocked) & ~fabin_colors;
     uint64_t control = p->control_tasks & ~p->blocked;
     uint32_t dq[WSE_MAX_TASKS];
     if ((data || control) && !ramp_in) {
@@ -448,8 +514,9 @@ static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
             wse_queue *q = &e->q[i];
             if (q->kind != Q_CE)
                 continue;
-            uint64_t bit = 1ull << q->color;
-            if (!control && (!(data & bit) || (ready & bit)))
+            int is_data = (data >> q->color) & 1;
+            uint64_t bit = !is_data ? 0 : 1ull << (qids ? data_task_id(e, p->iq, q->color) : q->color);
+            if (!control && (!is_data || (ready & bit)))
                 continue;
             queue_sync(q, t);
             if (queue_visible(e, q) == 0)
@@ -459,10 +526,12 @@ static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
                 if (e->failed)
                     return;
                 bit = 1ull << pe_control_task(w);
-            } else if (!(data & bit)) {
+                if (!(control & bit))
+                    continue;
+            } else if (!is_data) {
                 continue;
             }
-            if (!(ready & bit) && ((control | data) & bit)) {
+            if (!(ready & bit)) {
                 ready |= bit;
                 dq[__builtin_ctzll(bit)] = i;
             }
@@ -526,7 +595,7 @@ void wse__ce_describe(const wse_engine *e, uint32_t pe, char *buf, size_t n)
     uint64_t data = p->data_tasks & ~p->blocked;
     if (data) {
         snprintf(buf, n, "PE (%d,%d) waits for data on color %d (data task, no wavelet)",
-                 x, y, __builtin_ctzll(data));
+                 x, y, data_task_color(e, p->iq, __builtin_ctzll(data)));
         return;
     }
     if (p->active & p->blocked)

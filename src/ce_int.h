@@ -28,13 +28,22 @@ static inline uint64_t wse__vector_cycles(const wse_topology *t, uint64_t n, int
  * already has WSE_MAX_OPS_PER_PE ops in progress). */
 wse_op *wse__ce_op_push(wse_engine *e, uint32_t pe);
 /* Whether PE pe may issue one more fabric op taking from color in_color
- * and/or giving to out_color (-1: none) with flags: 0, or 1 after failing
+ * and/or giving to out_color (-1: none) with flags, on microthread ut
+ * (WSE_UT, -1: none): 0, or 1 after failing
  * the run with what it would take more of than the program has (see
  * docs/MODEL.md, "Hardware resources"). */
 int wse__ce_over_limit(wse_engine *e, uint32_t pe, const char *what, const char *resource,
                        unsigned need, int limit, int total);
 int wse__ce_over_resources(wse_engine *e, uint32_t pe, int in_color, int out_color,
-                           unsigned flags, const char *what);
+                           unsigned flags, int ut, const char *what);
+/* Whether color lacks the initialised input (out 0) or output (out 1)
+ * queue a strict (wse3) topology needs for it: 0, or 1 after failing the
+ * run naming the color. */
+int wse__ce_no_queue(wse_engine *e, uint32_t pe, int color, int out, const char *what);
+/* The WSE_UT id in flags (*ut, -1: none): 0, or 1 after failing the run
+ * if it may not be named (not wse3, not WSE_ASYNC, out of range, host
+ * I/O's). */
+int wse__ce_bad_ut(wse_engine *e, uint32_t pe, unsigned flags, int *ut, const char *what);
 /* A new operand record for a descriptor operation in flight (its index
  * goes in the op's addr), or WSE_NONE when out of memory; may move
  * e->opx.  Released when the op completes, or with release. */

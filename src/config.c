@@ -1002,6 +1002,7 @@ static const cfg_field resource_fields[] = {
     FIELD("local_task_min", T_INT, TOFF(local_task_min), 0, WSE_MAX_TASKS - 1, "-1", OPT),
     FIELD("local_task_max", T_INT, TOFF(local_task_max), 0, WSE_MAX_TASKS - 1, "-1", OPT),
     FIELD("host_io_first_task", T_INT, TOFF(host_io_first_task), 0, WSE_MAX_TASKS, "-1", OPT),
+    FIELD("implicit_queues", T_BOOL, TOFF(implicit_queues), 0, 1, "false", OPT),
 };
 SCHEMA(resource_schema, resource_fields, NULL);
 

@@ -46,10 +46,13 @@ static int bad_call(wse_pe *pe, const char *what, int on_done, unsigned flags)
                       "%s is not allowed in setup: activate a task that issues it", what);
         return 1;
     }
-    if (flags & ~WSE_ASYNC) {
-        wse__fault_pe(e, pe->idx, WSE_EPROGRAM, "%s: flags 0x%x: only WSE_ASYNC applies", what, flags);
+    if (flags & ~(WSE_ASYNC | WSE_UT_MASK)) {
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM, "%s: flags 0x%x: only WSE_ASYNC and WSE_UT apply", what, flags);
         return 1;
     }
+    int ut;
+    if (wse__ce_bad_ut(e, pe->idx, flags, &ut, what))
+        return 1;
     if (on_done == WSE_NO_TASK)
         return 0;
     const wse_pestate *p = &e->pe[pe->idx];
@@ -264,8 +267,9 @@ static void issue_fabric(wse_pe *pe, const char *what, const wse_elem_op *op, ui
     if ((in >= 0 && bad_fabric(pe, what, &op->opd[in], &in_queue, &one)) ||
         (out && bad_fabric(pe, what, &op->opd[0], &out_queue, &dummy)))
         return;
+    int ut = (int)((flags & WSE_UT_MASK) >> 8) - 1;     /* checked by bad_call */
     if (wse__ce_over_resources(e, pe->idx, in >= 0 ? op->opd[in].color : -1,
-                               out ? op->opd[0].color : -1, flags, what))
+                               out ? op->opd[0].color : -1, flags, ut, what))
         return;
     uint32_t xi = wse__ce_opx_new(e);
     wse_op *o = xi == WSE_NONE ? NULL : wse__ce_op_push(e, pe->idx);
@@ -287,7 +291,8 @@ static void issue_fabric(wse_pe *pe, const char *what, const wse_elem_op *op, ui
     o->n = (uint16_t)n;
     o->done = 0;
     o->on_done = (int8_t)on_done;
-    o->kind = (uint8_t)(in >= 0 && out ? OP_DSD_THRU : in >= 0 ? OP_DSD_IN : OP_DSD_OUT);
+    o->kind = (uint8_t)(in >= 0 && out ? OP_DSD_THRU : in >= 0 ? OP_DSD_IN : OP_DSD_OUT) & 15u;
+    o->ut = (uint8_t)(ut + 1) & 15u;
     o->flags = (uint8_t)((flags & (WSE_ASYNC | WSE_CONTROL)) | (one ? OPF_ONE_QUEUE : 0u) |
                          (computes(op) ? OPF_COMPUTES : 0u));
     o->color = (uint8_t)op->opd[in >= 0 ? in : 0].color;

@@ -42,6 +42,9 @@ static void machine_of(const wse_topology *t, wse_pe_machine *m)
     m->microthreads = t->microthreads - t->host_io_microthreads;
     m->local_task_min = t->local_task_min;
     m->local_task_max = t->host_io_first_task - 1;
+    m->first_queue = t->host_io_queues;
+    m->first_microthread = t->host_io_microthreads;
+    m->strict_queues = t->arch == WSE_ARCH_WSE3 && !t->implicit_queues;
 }
 
 int wse_engine_create(const wse_topology *topo, const wse_program *prog,

@@ -108,8 +108,13 @@ typedef struct wse_op {
     int16_t stride;             /* in 32-bit words */
     uint16_t n, done;
     int8_t on_done;
-    uint8_t kind, flags, color;
+    uint8_t kind : 4;           /* OP_* */
+    uint8_t ut : 4;             /* 1 + its WSE_UT microthread id, 0: none */
+    uint8_t flags, color;
 } wse_op;
+/* Microthread ids an op can name: wse_op.ut keeps 1 + id in 4 bits. */
+#define WSE_MAX_UT_IDS 15
+_Static_assert(WSE_MAX_COLORS < 255, "a queue map keeps 1 + the color in a uint8_t");
 _Static_assert(sizeof(wse_op) == 24, "wse_op is per-PE state: keep it at 24 bytes");
 
 /* The operands of a descriptor operation in flight, for as long as it is
@@ -144,6 +149,9 @@ typedef struct wse_pestate {
     uint16_t nq;
     uint8_t nops;               /* fabric ops in progress */
     uint8_t flags;
+    /* pe_init_queue: 1 + the color of input queue k and of output queue
+     * k, 0: not initialised */
+    uint8_t iq[WSE_MAX_QUEUE_IDS], oq[WSE_MAX_QUEUE_IDS];
 } wse_pestate;
 
 /* Per-PE counters: the raw material of every statistic and, later, of
@@ -213,6 +221,8 @@ struct wse_pe {
     uint64_t now;               /* cycle the current task started */
     uint64_t charged;           /* cycles charged so far in this task */
     int in_setup;
+    uint8_t halo_iq[WSE_MAX_QUEUE_IDS], halo_oq[WSE_MAX_QUEUE_IDS];   /* a halo PE's
+                                 * pe_init_queue calls (it has no wse_pestate) */
 };
 
 struct wse_engine {
@@ -276,6 +286,65 @@ struct wse_engine {
     void (*progress)(uint64_t, void *);
     void *progress_arg;
 };
+
+/* ------------------------------------------------------------ queues, task ids */
+
+/* The queue number (0..7) bound to color in a pe_init_queue map (a PE's
+ * iq or oq), or -1. */
+static inline int queue_of(const uint8_t *map, int color)
+{
+    for (int k = 0; k < WSE_MAX_QUEUE_IDS; k++)
+        if (map[k] == color + 1)
+            return k;
+    return -1;
+}
+
+/* The colors of a map's queues. */
+static inline uint32_t queue_colors(const uint8_t *map)
+{
+    uint32_t c = 0;
+    for (int k = 0; k < WSE_MAX_QUEUE_IDS; k++)
+        if (map[k])
+            c |= 1u << (map[k] - 1);
+    return c;
+}
+
+/* Whether data tasks have their input queue's number as id (wse3). */
+static inline int queue_task_ids(const wse_engine *e) { return e->topo.arch == WSE_ARCH_WSE3; }
+
+/* Whether every color the CE takes from or gives to needs pe_init_queue. */
+static inline int strict_queues(const wse_engine *e) { return e->machine.strict_queues; }
+
+/* The task id of color's data task, given the PE's iq map: the number of
+ * its initialised input queue on wse3, else the color.  The task sets
+ * (active, blocked, data_tasks) are indexed by this id. */
+static inline int data_task_id(const wse_engine *e, const uint8_t *iq, int color)
+{
+    int k;
+    if (queue_task_ids(e) && (k = queue_of(iq, color)) >= 0)
+        return k;
+    return color;
+}
+
+/* And back: the color of data task id (pe_bind_data_task keeps the two
+ * kinds of id apart on wse3). */
+static inline int data_task_color(const wse_engine *e, const uint8_t *iq, int id)
+{
+    if (queue_task_ids(e) && id < WSE_MAX_QUEUE_IDS && iq[id])
+        return iq[id] - 1;
+    return id;
+}
+
+/* The colors of the data tasks in id set ids. */
+static inline uint32_t data_task_colors(const wse_engine *e, const uint8_t *iq, uint64_t ids)
+{
+    if (!queue_task_ids(e))
+        return (uint32_t)ids;
+    uint32_t c = 0;
+    for (; ids; ids &= ids - 1)
+        c |= 1u << data_task_color(e, iq, __builtin_ctzll(ids));
+    return c;
+}
 
 /* ------------------------------------------------------------ geometry */
 

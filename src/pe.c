@@ -26,6 +26,17 @@ uint64_t pe_cycle(const wse_pe *pe) { return pe->now + pe->charged; }
 int pe_colors(const wse_pe *pe) { return pe->e->machine.colors; }
 const wse_pe_machine *pe_machine(const wse_pe *pe) { return &pe->e->machine; }
 
+/* The PE's pe_init_queue maps (a halo PE keeps them in its handle). */
+static const uint8_t *iq_map(const wse_pe *pe)
+{
+    return pe->halo ? pe->halo_iq : pe->e->pe[pe->idx].iq;
+}
+
+int pe_data_task_id(const wse_pe *pe, int color)
+{
+    return data_task_id(pe->e, iq_map(pe), color);
+}
+
 int pe_in_region(const wse_pe *pe, int x, int y)
 {
     return x >= 0 && y >= 0 && x < pe->e->region.width && y < pe->e->region.height;
@@ -173,18 +184,109 @@ static void bind(wse_pe *pe, int task, uint64_t *set)
     *set |= 1ull << task;
 }
 
+/* Input queues a PE holds for the whole run, with color's: those of its
+ * initialised queues and data tasks.  Fails the run (1) if that is more
+ * than the program has. */
+static int over_input_queues(wse_pe *pe, int color, const char *what)
+{
+    wse_engine *e = pe->e;
+    const wse_pestate *p = &e->pe[pe->idx];
+    uint32_t iq = queue_colors(p->iq);
+    uint32_t held = iq | data_task_colors(e, p->iq, p->data_tasks) | 1u << color;
+    return wse__ce_over_limit(e, pe->idx, what,
+                              iq ? "input queues (initialised queues and data tasks)"
+                                 : "input queues (one per data task)",
+                              (unsigned)__builtin_popcount(held), e->machine.input_queues,
+                              e->topo.input_queues);
+}
+
+void pe_init_queue(wse_pe *pe, int queue, int color)
+{
+    static const char *const way[2] = { "input", "output" };
+    static const char *const macro[2] = { "WSE_IQ", "WSE_OQ" };
+    if (not_in_setup(pe, "pe_init_queue") || bad_color(pe, color, "pe_init_queue"))
+        return;
+    wse_engine *e = pe->e;
+    const wse_topology *t = &e->topo;
+    int out = queue >= WSE_OQ(0);
+    int k = out ? queue - WSE_OQ(0) : queue;
+    int n = out ? t->output_queues : t->input_queues;
+    n = n < WSE_MAX_QUEUE_IDS ? n : WSE_MAX_QUEUE_IDS;
+    uint8_t *map = pe->halo ? (out ? pe->halo_oq : pe->halo_iq)
+                            : (out ? e->pe[pe->idx].oq : e->pe[pe->idx].iq);
+    if (pe->halo) {             /* its own shard checks it; pe_data_task_id needs it */
+        if (k >= 0 && k < WSE_MAX_QUEUE_IDS)
+            map[k] = (uint8_t)(color + 1);
+        return;
+    }
+    if (k < 0 || k >= n) {
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                      "pe_init_queue: %s(%d) is not a queue of topology '%s' (it has %s(0..%d))",
+                      macro[out], k, t->name, macro[out], n - 1);
+        return;
+    }
+    if (k < t->host_io_queues) {
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                      "pe_init_queue: %s(%d) is kept by host I/O on topology '%s' (queues 0..%d); a program has %s(%d..%d)",
+                      macro[out], k, t->name, t->host_io_queues - 1, macro[out], t->host_io_queues, n - 1);
+        return;
+    }
+    if (map[k]) {
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                      "pe_init_queue: %s(%d) is already bound to color %d (one queue, one color)",
+                      macro[out], k, map[k] - 1);
+        return;
+    }
+    int had = queue_of(map, color);
+    if (had >= 0) {
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                      "pe_init_queue: color %d already has %s queue %s(%d) (a color has at most one input and one output queue at a PE)",
+                      color, way[out], macro[out], had);
+        return;
+    }
+    wse_pestate *p = &e->pe[pe->idx];
+    if (!out && queue_task_ids(e)) {
+        /* on wse3 the queue's data task has id k: keep the ids apart from
+         * those of data tasks bound without a queue (their colors) */
+        int is_queue_id = color < WSE_MAX_QUEUE_IDS && p->iq[color];
+        if (((p->data_tasks >> color) & 1) && !is_queue_id) {
+            wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                          "pe_init_queue: color %d's data task is already bound (with id %d, having no queue): initialise the queue before pe_bind_data_task",
+                          color, color);
+            return;
+        }
+        if ((p->data_tasks >> k) & 1) {        /* map[k] is free: a color's id */
+            wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                          "pe_init_queue: task id %d, WSE_IQ(%d)'s data task id, is already the data task of color %d, which has no queue",
+                          k, k, k);
+            return;
+        }
+    }
+    if (!out && over_input_queues(pe, color, "pe_init_queue"))
+        return;
+    map[k] = (uint8_t)(color + 1);
+}
+
 void pe_bind_data_task(wse_pe *pe, int color)
 {
     if (pe->halo || not_in_setup(pe, "pe_bind_data_task") || bad_color(pe, color, "pe_bind_data_task"))
         return;
-    /* each data task's color holds an input queue for the whole run */
-    const wse_topology *t = &pe->e->topo;
-    uint64_t colors = pe->e->pe[pe->idx].data_tasks | 1ull << color;
-    if (wse__ce_over_limit(pe->e, pe->idx, "pe_bind_data_task", "input queues (one per data task)",
-                           (unsigned)__builtin_popcountll(colors), pe->e->machine.input_queues,
-                           t->input_queues))
+    wse_engine *e = pe->e;
+    wse_pestate *p = &e->pe[pe->idx];
+    if (wse__ce_no_queue(e, pe->idx, color, 0, "pe_bind_data_task"))
         return;
-    bind(pe, color, &pe->e->pe[pe->idx].data_tasks);
+    int id = data_task_id(e, p->iq, color);
+    if (queue_task_ids(e) && queue_of(p->iq, color) < 0 && id < WSE_MAX_QUEUE_IDS && p->iq[id]) {
+        /* implicit queues on wse3: the color's id is a queue's */
+        wse__fault_pe(e, pe->idx, WSE_EPROGRAM,
+                      "pe_bind_data_task: color %d has no input queue, and its id %d is WSE_IQ(%d)'s (color %d): give color %d a queue with pe_init_queue",
+                      color, id, id, p->iq[id] - 1, color);
+        return;
+    }
+    /* each data task's color holds an input queue for the whole run */
+    if (over_input_queues(pe, color, "pe_bind_data_task"))
+        return;
+    bind(pe, id, &p->data_tasks);
 }
 
 void pe_bind_local_task(wse_pe *pe, int task)
@@ -376,11 +478,12 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
                       int n, int stride, int on_done, unsigned flags, const char *what)
 {
     wse_engine *e = pe->e;
+    int ut;
+    if (in_setup(pe, what) || wse__ce_bad_ut(e, pe->idx, flags, &ut, what))
+        return;
     flags &= WSE_ASYNC | WSE_FABIN_ADD | WSE_CONTROL;    /* the internal bits are ours */
     if (kind == OP_FABIN && (flags & WSE_FABIN_ADD))
         flags |= OPF_COMPUTES;
-    if (in_setup(pe, what))
-        return;
     if (bad_color(pe, color, what) || (on_done != WSE_NO_TASK && unbound(pe, on_done, what)))
         return;
     if (kind == OP_FABIN && (flags & WSE_CONTROL)) {
@@ -413,7 +516,7 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
         }
     }
     if (wse__ce_over_resources(e, pe->idx, kind == OP_FABIN ? color : -1,
-                               kind == OP_FABIN ? -1 : color, flags, what))
+                               kind == OP_FABIN ? -1 : color, flags, ut, what))
         return;
     uint32_t addr = word;
     if (mem) {
@@ -443,7 +546,8 @@ static void fabric_op(wse_pe *pe, int kind, int color, const void *mem, uint32_t
     op->done = 0;
     op->queue = queue;
     op->on_done = (int8_t)on_done;
-    op->kind = (uint8_t)kind;
+    op->kind = (uint8_t)kind & 15u;
+    op->ut = (uint8_t)(ut + 1) & 15u;
     op->flags = (uint8_t)flags;
     op->color = (uint8_t)color;
     if (!(flags & WSE_ASYNC))

@@ -71,6 +71,10 @@ typedef struct wse_topology {
     int local_task_min;          /* local task ids a program may use: */
     int local_task_max;          /*   local_task_min..local_task_max, */
     int host_io_first_task;      /*   minus host_io_first_task and up */
+    int implicit_queues;         /* wse3: a color without pe_init_queue gets
+                                  * a queue implicitly, as on wse2 (a wsemu
+                                  * convenience; 0, the default: the
+                                  * hardware's rule) */
 } wse_topology;
 
 /*

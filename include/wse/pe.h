@@ -20,25 +20,47 @@
  * params: the engine may run it more than once for a PE (a neighbour
  * shard runs it for its edge PEs to learn their routes).
  *
- * Tasks.  Ids 0..WSE_MAX_TASKS-1.  A data task has the id of its color and
- * runs once per wavelet arriving on that color at this PE's CE, with the
- * wavelet as payload.  A local task runs when activated; its id must be
- * one of the topology's local task ids (resources.local_task_min up to
- * below host_io_first_task) and not the color of one of the PE's data
- * tasks.  WSE_LOCAL_TASK(0) .. WSE_LOCAL_TASK(WSE_MAX_LOCAL_TASKS - 1)
- * are ids every shipped architecture accepts.  A task runs only when it
- * is ready (activated, or has a wavelet) and not blocked; among ready
- * tasks the CE runs the lowest id first, one at a time, to completion.
+ * Tasks.  Ids 0..WSE_MAX_TASKS-1.  A data task runs once per wavelet
+ * arriving on its color at this PE's CE, with the wavelet as payload.  Its
+ * id is pe_data_task_id(pe, color): the color on wse2; on wse3 k, the
+ * number of the color's input queue WSE_IQ(k) (see "Queues" below; that
+ * is why wse3's local task ids start at 8).  A local task runs when
+ * activated; its id must be one of the topology's local task ids
+ * (resources.local_task_min up to below host_io_first_task) and not the
+ * id of one of the PE's data tasks.  WSE_LOCAL_TASK(0) ..
+ * WSE_LOCAL_TASK(WSE_MAX_LOCAL_TASKS - 1) are ids every shipped
+ * architecture accepts.  A task runs only when it is ready (activated, or
+ * has a wavelet) and not blocked; among ready tasks the CE runs the
+ * lowest id first, one at a time, to completion.  pe_activate, pe_block
+ * and pe_unblock take the same ids the task callback receives.
  *
  * Hardware resources (topology section `resources`): a color reaches the
  * CE through one input queue and leaves it through one output queue, and
  * a queue runs its operations one at a time, in issue order.  So a data
  * task, and fabins (or descriptor ops with a fabin operand) in progress,
  * hold their color's input queue; fabouts and sends in progress their
- * color's output queue; and each queue with a WSE_ASYNC operation in it a
- * microthread.  Host I/O keeps some of each, and some colors and task
- * ids; a program that asks for more than is left fails at the offending
- * call, naming the PE, the resource and the limit.
+ * color's output queue; a queue initialised with pe_init_queue is held
+ * for the whole run; and each queue with a WSE_ASYNC operation in it
+ * holds a microthread (on wse3 an operation may name its own, WSE_UT).
+ * Host I/O keeps some of each, and some colors and task ids; a program
+ * that asks for more than is left fails at the offending call, naming the
+ * PE, the resource and the limit.
+ *
+ * Queues.  pe_init_queue(pe, WSE_IQ(k), color) binds input queue k to a
+ * color, pe_init_queue(pe, WSE_OQ(k), color) output queue k: one queue,
+ * one color, and a color has at most one input and one output queue at a
+ * PE.  k runs over the queues host I/O does not keep: pe_machine()'s
+ * first_queue up to first_queue + input_queues - 1 (output_queues for
+ * WSE_OQ).  On wse3 (pe_machine()->strict_queues) every color a PE takes
+ * from the fabric (data task, fabin, descriptor fabin) needs an input
+ * queue initialised in setup, and every color it gives to (fabout, send,
+ * descriptor fabout) an output queue; otherwise the call fails, naming the
+ * color.  On wse2 pe_init_queue is optional (a color without one gets a
+ * queue implicitly while it needs one) and checked the same way.  A wse3
+ * topology may allow implicit queues (resources.implicit_queues: a wsemu
+ * convenience for programs not yet ported; a data task of a color
+ * without a queue then has the color as its id).  Every queue has the
+ * topology's one queue_depth.
  *
  * Fabric operations stream 32-bit words between SRAM and a color.  They
  * proceed in the background one wavelet per cycle under backpressure, and
@@ -133,6 +155,20 @@ static inline int pe_port_is_x(int d) { return d == WSE_PORT_E || d == WSE_PORT_
 #define WSE_ASYNC     1u  /* the CE may run other tasks meanwhile */
 #define WSE_FABIN_ADD 2u  /* fabin accumulates: dst[i] += (float)word */
 #define WSE_CONTROL   4u  /* fabout/send: every word goes out as a control wavelet */
+/* wse3: WSE_ASYNC | WSE_UT(k) runs the operation on microthread k (k from
+ * pe_machine()->first_microthread, below first_microthread +
+ * microthreads).  Operations on one microthread run one at a time, in
+ * issue order: one starts moving the cycle after the one before it on the
+ * same microthread completed.  An asynchronous operation that names none
+ * gets one of its own per queue, as on wse2 (where a microthread is its
+ * queue's, and WSE_UT is refused). */
+#define WSE_UT(k)     (((unsigned)(k) + 1u) << 8)
+#define WSE_UT_MASK   0xff00u
+
+/* Queue names for pe_init_queue: input queue k, output queue k. */
+#define WSE_MAX_QUEUE_IDS 8         /* queue numbers 0..7 each way */
+#define WSE_IQ(k) (k)
+#define WSE_OQ(k) (0x10000 + (k))
 
 /* ------------------------------------------------------------ control */
 
@@ -235,6 +271,12 @@ typedef struct wse_pe_machine {
     int microthreads;           /* WSE_ASYNC operations in progress */
     int local_task_min;         /* local task ids local_task_min.. */
     int local_task_max;         /*   ..local_task_max */
+    int first_queue;            /* the program's queue numbers k (WSE_IQ(k),
+                                 * WSE_OQ(k)) start here: host I/O keeps
+                                 * the ones below */
+    int first_microthread;      /* likewise for WSE_UT(k) */
+    int strict_queues;          /* every fabric color needs pe_init_queue
+                                 * (wse3, unless resources.implicit_queues) */
 } wse_pe_machine;
 
 /* Queries (any phase). */
@@ -251,6 +293,10 @@ uint64_t pe_cycle(const wse_pe *pe);     /* current cycle, incl. charges */
 int pe_colors(const wse_pe *pe);         /* colors a program may use */
 /* The machine: costs and latencies, for charging work no op describes. */
 const wse_pe_machine *pe_machine(const wse_pe *pe);
+/* The task id of color's data task: the color on wse2; on wse3 k, where
+ * WSE_IQ(k) is the color's initialised input queue (the color itself if
+ * it has none).  One program source runs on both with it. */
+int pe_data_task_id(const wse_pe *pe, int color);
 
 /* ------------------------------------------------------------ setup only */
 /* Allocate from this PE's SRAM (zeroed, aligned to 16 bytes).  Over the
@@ -281,7 +327,12 @@ void pe_route_swap(wse_pe *pe, int color, unsigned ports);
  * the task ends.  A route changes only among the positions declared at
  * setup (pe_route_switch). */
 void pe_route_teardown(wse_pe *pe, int color, int task);
-void pe_bind_data_task(wse_pe *pe, int color);  /* task id = color */
+/* Bind queue (WSE_IQ(k) or WSE_OQ(k)) to color for the whole run (see
+ * "Queues" at the top). */
+void pe_init_queue(wse_pe *pe, int queue, int color);
+/* The data task of color: on wse3 that of the color's input queue (bind
+ * the queue first); its id is pe_data_task_id(pe, color). */
+void pe_bind_data_task(wse_pe *pe, int color);
 void pe_bind_local_task(wse_pe *pe, int task);
 /* A task control wavelets activate (their bits 16-21 name it). */
 void pe_bind_control_task(wse_pe *pe, int task);

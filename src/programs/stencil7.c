@@ -20,7 +20,10 @@
  * color 2d + parity of the sending PE along that axis, so a PE's send and
  * receive on one axis never share a color: colors 0-7.  Routes: the sender
  * RAMP -> d, the receiver opposite(d) -> RAMP; no route toward a missing
- * neighbour.
+ * neighbour.  Queues (pe_init_queue, which wse3 requires): the send toward
+ * d uses output queue first_queue + d, the flow toward d arrives in input
+ * queue first_queue + d (4 of each; wse2 leaves a program exactly 4 output
+ * queues).  There are no data tasks, so no task id depends on the arch.
  *
  * SRAM: (nz + 2) + 4 nz + nz floats = 24 nz + 8 bytes plus the state, so
  * nz <= 1960 fits the 46 KiB a WSE-2 PE leaves to programs.
@@ -91,13 +94,14 @@ static int s7_setup(wse_pe *pe, void *state)
     for (int k = 0; k < 4; k++)
         s->nb[k] = pe_ref_f32(s, nb[k]);
     s->t = pe_ref_f32(s, t);
-    int x = pe_x(pe), y = pe_y(pe);
+    int x = pe_x(pe), y = pe_y(pe), q = pe_machine(pe)->first_queue;
     for (int d = 0; d < 4; d++) {
         int o = pe_port_opposite(d);
         if (pe_has_neighbour(pe, d)) {           /* we send toward d */
             s->send_mask |= (uint8_t)(1u << d);
             s->send_color[d] = (uint8_t)(2 * d + parity(x, y, d));
             pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
+            pe_init_queue(pe, WSE_OQ(q + d), s->send_color[d]);
             pe_bind_local_task(pe, T_SEND0 + d);
         }
         if (pe_has_neighbour(pe, o)) {           /* flow d arrives from side o */
@@ -105,6 +109,7 @@ static int s7_setup(wse_pe *pe, void *state)
             s->recv_mask |= (uint8_t)(1u << d);
             s->recv_color[d] = (uint8_t)(2 * d + parity(nx, ny, d));
             pe_route(pe, s->recv_color[d], pe_port_mask(o), WSE_RAMP);
+            pe_init_queue(pe, WSE_IQ(q + d), s->recv_color[d]);
             pe_bind_local_task(pe, T_RECV0 + d);
         }
     }
