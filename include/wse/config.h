@@ -71,6 +71,18 @@ typedef struct wse_topology {
     int local_task_min;          /* local task ids a program may use: */
     int local_task_max;          /*   local_task_min..local_task_max, */
     int host_io_first_task;      /*   minus host_io_first_task and up */
+    /* Thermal model (section `thermal`, every key optional; docs/MODEL.md,
+     * "Power and heat"): cells of PEs, their geometry and the path to the
+     * coolant. */
+    int thermal_cell_width;      /* PEs per thermal cell along x */
+    int thermal_cell_height;     /*   and along y */
+    double pe_width_mm;          /* PE pitch along x, mm */
+    double pe_height_mm;         /*   and along y */
+    double si_conductivity;      /* W/(m K), lateral and through the die */
+    double die_thickness_mm;
+    double tim_conductance;      /* thermal interface, W/(m^2 K) */
+    double heat_transfer;        /* cold plate to coolant, W/(m^2 K) */
+    double coolant_c;            /* coolant temperature, deg C */
 } wse_topology;
 
 /*
