@@ -206,16 +206,24 @@ void wse_thermal_colour(double v, uint8_t rgb[3])
         rgb[c] = (uint8_t)lround(stop[k][c] + f * (stop[k + 1][c] - stop[k][c]));
 }
 
-/* The temperature map, each cell s x s pixels, and a colour bar on the
- * right (top: the scale's maximum, bottom: its minimum). */
-static int write_picture(const char *path, const wse_cells *g, const double *temp_c,
-                         double lo, double hi, wse_error *err)
+/* The temperature map, each cell sx x sy pixels in the cell's aspect on
+ * the wafer, and a colour bar on the right (top: the scale's maximum,
+ * bottom: its minimum). */
+static int write_picture(const char *path, const wse_topology *t, const wse_cells *g,
+                         const double *temp_c, double lo, double hi, wse_error *err)
 {
     int big = g->cols > g->rows ? g->cols : g->rows;
-    int s = big >= 512 ? 1 : (512 + big - 1) / big;
-    if (s > 32)
-        s = 32;
-    int mw = g->cols * s, mh = g->rows * s, gap = 8, bar = 16;
+    int sx = big >= 512 ? 1 : (512 + big - 1) / big;
+    if (sx > 32)
+        sx = 32;
+    double aspect = (g->cell_h * t->pe_height_mm) / (g->cell_w * t->pe_width_mm);
+    long sy = lround(sx * aspect);
+    if (sy < 1)
+        sy = 1;
+    if (sy > 64)
+        sy = 64;
+    int s = sx;
+    int mw = g->cols * sx, mh = g->rows * (int)sy, gap = 8, bar = 16;
     int w = mw + gap + bar, h = mh;
     uint8_t *img = malloc((size_t)w * (size_t)h * 3);
     if (!img)
@@ -226,7 +234,7 @@ static int write_picture(const char *path, const wse_cells *g, const double *tem
         for (int x = 0; x < w; x++) {
             uint8_t *px = img + ((size_t)y * (size_t)w + (size_t)x) * 3;
             if (x < mw) {
-                size_t k = (size_t)(y / s) * (size_t)g->cols + (size_t)(x / s);
+                size_t k = (size_t)(y / sy) * (size_t)g->cols + (size_t)(x / s);
                 wse_thermal_colour((temp_c[k] - lo) / span, px);
             } else if (x >= mw + gap) {
                 wse_thermal_colour(h > 1 ? 1.0 - (double)y / (h - 1) : 1.0, px);
@@ -397,7 +405,7 @@ static int finish(const wse_topology *t, const wse_cells *g, const wse_engine_st
             rc = save_map(out_dir, "temperature.npy", g, temp, err);
         snprintf(path, sizeof path, "%s/temperature.png", out_dir);
         if (!rc)
-            rc = write_picture(path, g, temp, s->scale_min_c, s->scale_max_c, err);
+            rc = write_picture(path, t, g, temp, s->scale_min_c, s->scale_max_c, err);
         s->picture = rc == 0;
     }
     free(power);
