@@ -67,7 +67,7 @@ static void print_thermal(const wse_report *r, FILE *f)
     fprintf(f, "  power            %s mean (compute %.3g, fabric %.3g, SRAM %.3g, static %.3g W)%s\n", a,
             h->power_compute_w, h->power_fabric_w, h->power_sram_w, h->power_static_w,
             r->energy_calibrated ? "" : ", illustrative");
-    fprintf(f, "                   peak cell %.4g W/mm^2 (cell (%d,%d))\n", h->peak_density_w_mm2,
+    fprintf(f, "                   peak density %.4g W/mm^2 (cell (%d,%d))\n", h->peak_density_w_mm2,
             h->peak_i, h->peak_j);
     fprintf(f, "  heat             hottest %.2f C (rise %.3g K) at cell (%d,%d), centre PE (%.1f,%.1f); mean %.2f C\n",
             h->hottest_c, h->peak_rise_k, h->hot_i, h->hot_j, h->hot_x, h->hot_y, h->mean_c);
