@@ -991,6 +991,23 @@ static const cfg_field energy_fields[] = {
 };
 SCHEMA(energy_schema, energy_fields, NULL);
 
+/* The thermal model (docs/MODEL.md, "Power and heat").  The defaults are
+ * wse2.yaml's: a PE area from WSE-2's 46,225 mm^2 over ~850,000 PEs, silicon
+ * near operating temperature, a standard 775 um wafer, and assumed TIM and
+ * water-cooling figures. */
+static const cfg_field thermal_fields[] = {
+    FIELD("cell_width_pes", T_INT, TOFF(thermal_cell_width), 1, 4096, "8", OPT),
+    FIELD("cell_height_pes", T_INT, TOFF(thermal_cell_height), 1, 4096, "8", OPT),
+    FIELD("pe_width_mm", T_DBL, TOFF(pe_width_mm), 1e-4, 100, "0.2675", OPT),
+    FIELD("pe_height_mm", T_DBL, TOFF(pe_height_mm), 1e-4, 100, "0.2033", OPT),
+    FIELD("si_conductivity_w_mk", T_DBL, TOFF(si_conductivity), 1e-3, 1e4, "130", OPT),
+    FIELD("die_thickness_mm", T_DBL, TOFF(die_thickness_mm), 1e-4, 100, "0.775", OPT),
+    FIELD("tim_conductance_w_m2k", T_DBL, TOFF(tim_conductance), 1e-3, 1e12, "1.0e5", OPT),
+    FIELD("heat_transfer_w_m2k", T_DBL, TOFF(heat_transfer), 1e-3, 1e12, "1.0e4", OPT),
+    FIELD("coolant_c", T_DBL, TOFF(coolant_c), -273.15, 1000, "25", OPT),
+};
+SCHEMA(thermal_schema, thermal_fields, NULL);
+
 /* Hardware resources; -1 means "the arch's figure" (arch_defaults). */
 static const cfg_field resource_fields[] = {
     FIELD("input_queues", T_INT, TOFF(input_queues), 1, 32, "-1", OPT),
@@ -1085,6 +1102,7 @@ static const cfg_field topo_fields[] = {
     SECTION("compute", compute_schema, REQ),
     SECTION("energy", energy_schema, OPT),
     SECTION("resources", resource_schema, OPT),
+    SECTION("thermal", thermal_schema, OPT),
 };
 SCHEMA(topo_schema, topo_fields, topo_check);
 

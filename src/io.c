@@ -856,3 +856,101 @@ int wse_file_write_atomic(const char *path, int (*fill)(FILE *f, void *arg),
     }
     return close_and_rename(f, tmp, path, err);
 }
+
+/* ------------------------------------------------------------ PNG
+ * An 8-bit RGB PNG without compression: the zlib stream is made of stored
+ * deflate blocks, so no zlib is needed; the files are larger than they
+ * could be, which is no matter for maps of a few hundred pixels a side. */
+
+static uint32_t png_crc(uint32_t c, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return c;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static int png_chunk(FILE *f, const char *type, const uint8_t *data, uint32_t n)
+{
+    uint8_t b[8];
+    put_be32(b, n);
+    memcpy(b + 4, type, 4);
+    uint32_t c = png_crc(0xffffffffu, b + 4, 4);
+    c = png_crc(c, data, n) ^ 0xffffffffu;
+    fwrite(b, 1, 8, f);
+    if (n)
+        fwrite(data, 1, n, f);
+    put_be32(b, c);
+    fwrite(b, 1, 4, f);
+    return ferror(f) ? WSE_EIO : 0;
+}
+
+typedef struct png_image { int w, h; const uint8_t *rgb; } png_image;
+
+static int png_fill(FILE *f, void *arg)
+{
+    const png_image *im = arg;
+    static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    uint64_t row = 1 + 3 * (uint64_t)im->w, raw = row * (uint64_t)im->h;
+    uint64_t blocks = raw / 65535 + 1;
+    uint64_t n = 2 + blocks * 5 + raw + 4;
+    if (n > 0x7fffffffu)
+        return WSE_EINVAL;
+    uint8_t *z = malloc((size_t)n);
+    if (!z)
+        return WSE_ENOMEM;
+    uint8_t *p = z;
+    *p++ = 0x78;                 /* deflate, 32 KiB window, no dictionary */
+    *p++ = 0x01;                 /* check bits: 0x7801 is a multiple of 31 */
+    uint32_t a = 1, b = 0;       /* Adler-32 of the raw bytes */
+    uint64_t left = raw, at = 0;
+    for (uint64_t k = 0; k < blocks; k++) {
+        uint32_t len = left > 65535 ? 65535 : (uint32_t)left;
+        *p++ = k + 1 == blocks;  /* BFINAL, BTYPE 00: stored */
+        *p++ = (uint8_t)len;
+        *p++ = (uint8_t)(len >> 8);
+        *p++ = (uint8_t)~len;
+        *p++ = (uint8_t)(~len >> 8);
+        for (uint32_t i = 0; i < len; i++, at++) {
+            uint64_t y = at / row, x = at % row;
+            uint8_t v = x == 0 ? 0 : im->rgb[y * 3 * (uint64_t)im->w + x - 1];   /* filter 0 */
+            *p++ = v;
+            a = (a + v) % 65521u;
+            b = (b + a) % 65521u;
+        }
+        left -= len;
+    }
+    put_be32(p, (b << 16) | a);
+    uint8_t ihdr[13];
+    put_be32(ihdr, (uint32_t)im->w);
+    put_be32(ihdr + 4, (uint32_t)im->h);
+    ihdr[8] = 8;                 /* bits per channel */
+    ihdr[9] = 2;                 /* RGB */
+    ihdr[10] = ihdr[11] = ihdr[12] = 0;
+    fwrite(sig, 1, sizeof sig, f);
+    int rc = png_chunk(f, "IHDR", ihdr, sizeof ihdr);
+    if (!rc)
+        rc = png_chunk(f, "IDAT", z, (uint32_t)n);
+    if (!rc)
+        rc = png_chunk(f, "IEND", NULL, 0);
+    free(z);
+    return rc;
+}
+
+int wse_png_save(const char *path, int w, int h, const uint8_t *rgb, wse_error *err)
+{
+    if (w < 1 || h < 1 || !rgb)
+        return wse_error_set(err, WSE_EINVAL, path, 0, 0, "empty image");
+    png_image im = { w, h, rgb };
+    return wse_file_write_atomic(path, png_fill, &im, err);
+}

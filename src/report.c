@@ -37,12 +37,13 @@ void wse_report_derive(wse_report *rep, const wse_topology *t)
     rep->link_util_max = cyc > 0 ? (double)s->link.value / cyc : 0;
     rep->busy_fraction = pes > 0 && cyc > 0 ? (double)s->busy_cycles / (pes * cyc) : 0;
     rep->energy_calibrated = t->energy_calibrated;
-    rep->energy_compute_j = (double)s->flops * t->pj_per_flop * 1e-12;
-    rep->energy_fabric_j = (double)s->hops * t->pj_per_hop * 1e-12;
-    rep->energy_sram_j = (double)s->sram_bytes_moved * t->pj_per_sram_byte * 1e-12;
-    rep->energy_static_j = pes * cyc * t->pj_per_idle_pe_cycle * 1e-12;
-    rep->energy_j = rep->energy_compute_j + rep->energy_fabric_j + rep->energy_sram_j +
-                    rep->energy_static_j;
+    /* the formula per PE and per thermal cell too (wse/thermal.h) */
+    wse_energy en = wse_energy_of(t, s->flops, s->hops, s->sram_bytes_moved, pes * cyc);
+    rep->energy_compute_j = en.compute_j;
+    rep->energy_fabric_j = en.fabric_j;
+    rep->energy_sram_j = en.sram_j;
+    rep->energy_static_j = en.static_j;
+    rep->energy_j = en.total_j;
     double cores = (double)rep->ranks * rep->threads;
     rep->pe_cycles_per_core_s = rep->run_s > 0 ? pes * cyc / (rep->run_s * cores) : 0;
     rep->hops_per_s = rep->run_s > 0 ? (double)s->hops / rep->run_s : 0;
@@ -54,6 +55,30 @@ void wse_report_derive(wse_report *rep, const wse_topology *t)
  * cycles and uses no fabric. */
 #define NOT_MODELED_TEXT "not counted: host I/O (inputs loaded, outputs read at no cost)"
 #define NOT_MODELED_KEYS "host_io"
+
+/* Power and the steady-state heat map (wse/thermal.h). */
+static void print_thermal(const wse_report *r, FILE *f)
+{
+    const wse_thermal_summary *h = &r->thermal;
+    if (!h->valid)
+        return;
+    char a[32];
+    si(a, sizeof a, h->power_w, "W");
+    fprintf(f, "  power            %s mean (compute %.3g, fabric %.3g, SRAM %.3g, static %.3g W)%s\n", a,
+            h->power_compute_w, h->power_fabric_w, h->power_sram_w, h->power_static_w,
+            r->energy_calibrated ? "" : ", illustrative");
+    fprintf(f, "                   peak density %.4g W/mm^2 (cell (%d,%d))\n", h->peak_density_w_mm2,
+            h->peak_i, h->peak_j);
+    fprintf(f, "  heat             hottest %.2f C (rise %.3g K) at cell (%d,%d), centre PE (%.1f,%.1f); mean %.2f C\n",
+            h->hottest_c, h->peak_rise_k, h->hot_i, h->hot_j, h->hot_x, h->hot_y, h->mean_c);
+    fprintf(f, "                   largest gradient %.3g K/mm (cells (%d,%d)-(%d,%d)); coolant %.1f C\n",
+            h->gradient_k_mm, h->grad_i, h->grad_j, h->grad_i2, h->grad_j2, h->coolant_c);
+    fprintf(f, "                   steady state, %dx%d cells of %dx%d PEs, within %.1g K (%d iterations)\n",
+            h->cols, h->rows, h->cell_w, h->cell_h, h->bound_k, h->iters);
+    if (h->picture)
+        fprintf(f, "                   temperature.png: %.2f C (dark) to %.2f C (pale yellow), bar on the right\n",
+                h->scale_min_c, h->scale_max_c);
+}
 
 void wse_report_print(const wse_report *r, FILE *f)
 {
@@ -79,6 +104,7 @@ void wse_report_print(const wse_report *r, FILE *f)
     fprintf(f, "  energy           %s (compute %.3g, fabric %.3g, SRAM %.3g, static %.3g J)%s\n", a,
             r->energy_compute_j, r->energy_fabric_j, r->energy_sram_j, r->energy_static_j,
             r->energy_calibrated ? "" : "\n                   illustrative: the topology's energy figures are not calibrated");
+    print_thermal(r, f);
     si(a, sizeof a, r->pe_cycles_per_core_s, "PE-cycles/core-s");
     si(b, sizeof b, r->hops_per_s, "hops/s");
     si(c, sizeof c, r->overhead_per_pe, "B/PE");
@@ -144,6 +170,67 @@ static void json_machine(wse_json *j, const wse_report *r)
     wse_json_object_end(j);
 }
 
+static void json_cell(wse_json *j, const char *key, int i, int k)
+{
+    wse_json_array_begin(j, key);
+    wse_json_int(j, NULL, i);
+    wse_json_int(j, NULL, k);
+    wse_json_array_end(j);
+}
+
+static void json_thermal(wse_json *j, const wse_report *r)
+{
+    const wse_thermal_summary *h = &r->thermal;
+    if (!h->valid)
+        return;
+    wse_json_object_begin(j, "power_w");
+    wse_json_num(j, "total", h->power_w);
+    wse_json_num(j, "compute", h->power_compute_w);
+    wse_json_num(j, "fabric", h->power_fabric_w);
+    wse_json_num(j, "sram", h->power_sram_w);
+    wse_json_num(j, "static", h->power_static_w);
+    wse_json_num(j, "cells_sum", h->cell_power_sum_w);
+    wse_json_num(j, "peak_density_w_mm2", h->peak_density_w_mm2);
+    json_cell(j, "peak_cell", h->peak_i, h->peak_j);
+    wse_json_bool(j, "calibrated", r->energy_calibrated);
+    wse_json_object_end(j);
+    wse_json_object_begin(j, "thermal");
+    wse_json_str(j, "model", "steady state, 2D grid of cells");
+    wse_json_int(j, "cols", h->cols);
+    wse_json_int(j, "rows", h->rows);
+    wse_json_int(j, "cell_width_pes", h->cell_w);
+    wse_json_int(j, "cell_height_pes", h->cell_h);
+    wse_json_object_begin(j, "cell_counts");
+    wse_json_uint(j, "counted_flops", h->counts[WSE_CELL_FLOPS]);
+    wse_json_uint(j, "wavelet_hops", h->counts[WSE_CELL_HOPS]);
+    wse_json_uint(j, "sram_bytes_moved", h->counts[WSE_CELL_SRAM]);
+    wse_json_uint(j, "pes", h->counts[WSE_CELL_PES]);
+    wse_json_object_end(j);
+    wse_json_num(j, "coolant_c", h->coolant_c);
+    wse_json_num(j, "hottest_c", h->hottest_c);
+    wse_json_num(j, "peak_rise_k", h->peak_rise_k);
+    json_cell(j, "hottest_cell", h->hot_i, h->hot_j);
+    wse_json_num(j, "hottest_x", h->hot_x);
+    wse_json_num(j, "hottest_y", h->hot_y);
+    wse_json_num(j, "mean_c", h->mean_c);
+    wse_json_num(j, "gradient_k_mm", h->gradient_k_mm);
+    json_cell(j, "gradient_from", h->grad_i, h->grad_j);
+    json_cell(j, "gradient_to", h->grad_i2, h->grad_j2);
+    wse_json_num(j, "r_vertical_m2k_w", h->r_vertical_m2k_w);
+    wse_json_num(j, "spreading_length_mm", h->spreading_mm);
+    wse_json_num(j, "error_bound_k", h->bound_k);
+    wse_json_int(j, "iterations", h->iters);
+    if (h->picture) {
+        wse_json_object_begin(j, "picture");
+        wse_json_str(j, "file", "temperature.png");
+        wse_json_num(j, "scale_min_c", h->scale_min_c);
+        wse_json_num(j, "scale_max_c", h->scale_max_c);
+        wse_json_str(j, "colours", "dark violet (min) to pale yellow (max); bar on the right, max at the top");
+        wse_json_object_end(j);
+    }
+    wse_json_object_end(j);
+}
+
 static void json_emulator(wse_json *j, const wse_report *r)
 {
     wse_json_object_begin(j, "emulator");
@@ -184,6 +271,7 @@ int wse_report_json(const wse_report *r, FILE *f)
     wse_json_uint(&j, "pes", r->st.pes);
     wse_json_object_end(&j);
     json_machine(&j, r);
+    json_thermal(&j, r);
     json_emulator(&j, r);
     if (r->verify >= 0) {
         wse_json_object_begin(&j, "verify");

@@ -25,6 +25,7 @@
 #include "wse/programs.h"
 #include "wse/run.h"
 #include "wse/shard.h"
+#include "wse/thermal.h"
 #include "wse/threads.h"
 
 #ifndef WSE_TOPOLOGY_DIR
@@ -416,6 +417,10 @@ static int run_job(run_ctx *c, wse_error *err)
     rep->useful_flops = c->prog->host.useful_flops(c->params, c->region.width, c->region.height);
     rep->overhead_bytes = wse_sim_overhead_bytes(c->sim);
     wse_report_derive(rep, &c->topo);
+    /* power per thermal cell and the steady-state map (collective) */
+    if (!rc)
+        rc = wse_thermal_run(c->sim, &c->topo, c->region, &rep->st, c->opt->out_dir, &rep->thermal,
+                             err);
     if (!rc && c->opt->out_dir && c->rank == 0)
         rc = write_report(c, err);
     rc = wse_agree(c->opt->comm, rc, err);

@@ -4,7 +4,8 @@
 # (uneven shards, shards one PE row or column wide) and 1 or 2 threads per
 # rank, and every other workload (stencil25 also with switches) on a few
 # decompositions, must give the same digest and the same output bytes as
-# 1 rank.
+# 1 rank, the thermal maps (power.npy, temperature.npy, temperature.png)
+# included.
 set -u
 WSEMU=$1
 SRC=$2
@@ -35,7 +36,7 @@ matrix() {
     JOB=$args
     run "$name.ref" 1 --threads 1 || return
     want=$(digest "$TMP/$name.ref")
-    want_u=$(cd "$TMP/$name.ref" && md5sum *.npy)
+    want_u=$(cd "$TMP/$name.ref" && md5sum *.npy *.png)
     local IFS=';'
     for d in $list; do
         unset IFS
@@ -45,7 +46,7 @@ matrix() {
         tag=${tag// /}
         if run "$tag" "$@"; then
             got=$(digest "$TMP/$tag")
-            got_u=$(cd "$TMP/$tag" && md5sum *.npy)
+            got_u=$(cd "$TMP/$tag" && md5sum *.npy *.png)
             if [ "$got" != "$want" ] || [ "$got_u" != "$want_u" ]; then
                 echo "FAIL: $tag: digest $got (want $want) or output bytes differ"
                 fails=$((fails + 1))
@@ -71,6 +72,9 @@ matrix allreduce_chain "jobs/allreduce_chain.yaml --set region.width=11 --set re
 matrix stencil25_switch "jobs/stencil25_switch.yaml --set region.width=11 --set region.height=6" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2"
 # and on wse3's resources (6 output queues, local task ids 8..26; the job verifies bitwise)
 matrix stencil25_switch_wse3 "jobs/stencil25_switch.yaml --topology wse3 --set region.width=16 --set region.height=12" "2 --grid 2x1;3 --grid 1x3"
+# the hot-spot job: its power and temperature maps and picture (compared
+# above with every output) from 2 to 4 ranks, cells cut by shard edges
+matrix hotspot "jobs/hotspot.yaml" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2"
 # a wrong rank count ends every rank with one clear message and status 2
 JOB="jobs/heat2d.yaml --topology laptop"
 $MPI -n 3 "$WSEMU" run $JOB --grid 2x2 >"$TMP/bad.out" 2>"$TMP/bad.err"

@@ -75,6 +75,18 @@ typedef struct wse_topology {
                                   * a queue implicitly, as on wse2 (a wsemu
                                   * convenience; 0, the default: the
                                   * hardware's rule) */
+    /* Thermal model (section `thermal`, every key optional; docs/MODEL.md,
+     * "Power and heat"): cells of PEs, their geometry and the path to the
+     * coolant. */
+    int thermal_cell_width;      /* PEs per thermal cell along x */
+    int thermal_cell_height;     /*   and along y */
+    double pe_width_mm;          /* PE pitch along x, mm */
+    double pe_height_mm;         /*   and along y */
+    double si_conductivity;      /* W/(m K), lateral and through the die */
+    double die_thickness_mm;
+    double tim_conductance;      /* thermal interface, W/(m^2 K) */
+    double heat_transfer;        /* cold plate to coolant, W/(m^2 K) */
+    double coolant_c;            /* coolant temperature, deg C */
 } wse_topology;
 
 /*

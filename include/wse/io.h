@@ -104,4 +104,11 @@ void wse_json_bool(wse_json *j, const char *key, int v);
 int wse_file_write_atomic(const char *path, int (*fill)(FILE *f, void *arg),
                           void *arg, wse_error *err);
 
+/*
+ * Write an 8-bit RGB image (w x h pixels, rows top to bottom, 3 bytes a
+ * pixel) as a PNG file, atomically (as above).  Uncompressed: stored
+ * deflate blocks, no zlib.  Returns 0, WSE_EINVAL, WSE_ENOMEM or WSE_EIO.
+ */
+int wse_png_save(const char *path, int w, int h, const uint8_t *rgb, wse_error *err);
+
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include "wse/config.h"
 #include "wse/engine.h"
+#include "wse/thermal.h"
 
 #define WSE_REPORT_MAX_OUTPUTS WSE_MAX_ARRAYS
 
@@ -31,6 +32,7 @@ typedef struct wse_report {
     double energy_j, energy_compute_j, energy_fabric_j, energy_sram_j, energy_static_j;
     int energy_calibrated;      /* 0: the topology's energy figures are illustrative */
     uint32_t sram_bytes;        /* per PE, from the topology */
+    wse_thermal_summary thermal; /* power and the steady-state heat map */
     /* the emulator */
     double wall_s, setup_s, run_s;
     int ranks, threads;
