@@ -222,8 +222,9 @@ static void scale(wse_pe *pe, uint32_t dst, int dstride, uint32_t src, int sstri
                 pe_mem1d(WSE_F16, d, n, 1), WSE_NO_TASK, 0);
 }
 
-/* The edge: pack and stream the other PEs' elements, end the stream, turn
- * the routers, then compute its own slice. */
+/* Another PE: post the fabin of its slice.  The edge: pack and stream the
+ * other PEs' elements, end the stream, turn the routers, then compute its
+ * own slice (one PE wide: just that). */
 static void rs_start(wse_pe *pe, rs_state *s)
 {
     if (pe_x(pe) > 0) {                 /* receive the slice: the filter passes it alone */
