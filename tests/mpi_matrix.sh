@@ -75,6 +75,8 @@ matrix stencil25_switch_wse3 "jobs/stencil25_switch.yaml --topology wse3 --set r
 # the hot-spot job: its power and temperature maps and picture (compared
 # above with every output) from 2 to 4 ranks, cells cut by shard edges
 matrix hotspot "jobs/hotspot.yaml" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2"
+# rowscale: range filters, control tasks and teardowns with shard edges across every row
+matrix rowscale "jobs/rowscale.yaml --set region.width=11 --set region.height=6 --set params.n=37" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2;4 --grid 4x1;3 --grid 3x1 --threads 2"
 # a wrong rank count ends every rank with one clear message and status 2
 JOB="jobs/heat2d.yaml --topology laptop"
 $MPI -n 3 "$WSEMU" run $JOB --grid 2x2 >"$TMP/bad.out" 2>"$TMP/bad.err"

@@ -18,6 +18,7 @@ extern const wse_program wse_program_bandwidth;
 extern const wse_program wse_program_life;
 extern const wse_program wse_program_gemv;
 extern const wse_program wse_program_allreduce;
+extern const wse_program wse_program_rowscale;
 
 /* The program named `name`, or NULL. */
 const wse_program *wse_program_find(const char *name);

@@ -11,6 +11,7 @@ static const wse_program *const programs[] = {
     &wse_program_life,
     &wse_program_gemv,
     &wse_program_allreduce,
+    &wse_program_rowscale,
 };
 
 const wse_program *wse_program_at(int i)
