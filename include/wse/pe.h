@@ -300,7 +300,11 @@ int pe_data_task_id(const wse_pe *pe, int color);
 
 /* ------------------------------------------------------------ setup only */
 /* Allocate from this PE's SRAM (zeroed, aligned to 16 bytes).  Over the
- * budget, the run fails after setup with the PE and the byte counts. */
+ * budget, the run fails after setup with the PE and the byte counts; so
+ * that setup can go on and the count be whole, pe_alloc then returns
+ * scratch memory outside the PE's SRAM: write through the pointer it
+ * returns, never through a ref or offset made from it (those point
+ * nowhere until the run has failed). */
 void *pe_alloc(wse_pe *pe, size_t bytes);
 static inline float *pe_alloc_f32(wse_pe *pe, size_t n)
 { return (float *)pe_alloc(pe, n * sizeof(float)); }
@@ -323,9 +327,10 @@ void pe_route_swap(wse_pe *pe, int color, unsigned ports);
  * this router on color, nothing more of that color moves through it, and
  * local task `task` is activated.  In a task the program may then pick
  * one of the route's switch positions (pe_route_set_position) and must
- * resume the color (pe_route_resume); wavelets move again from the cycle
- * the task ends.  A route changes only among the positions declared at
- * setup (pe_route_switch). */
+ * resume the color (pe_route_resume); wavelets move again from the
+ * task's time at that call (its start plus what it has charged so far,
+ * at least the next cycle), not from the task's end.  A route changes only
+ * among the positions declared at setup (pe_route_switch). */
 void pe_route_teardown(wse_pe *pe, int color, int task);
 /* Bind queue (WSE_IQ(k) or WSE_OQ(k)) to color for the whole run (see
  * "Queues" at the top). */
