@@ -181,7 +181,6 @@ static void test_ar_centre_resources(void)
     for (int arch = 0; arch < 2; arch++) {
         wse_topology t = probe_topology(9, 7, 4, 1);
         wse_topology_set_arch(&t, arch ? WSE_ARCH_WSE3 : WSE_ARCH_WSE2);
-        t.implicit_queues = 1;      /* not yet ported to pe_init_queue */
         ar_check(1, &t, 9, 7, 40, 0, 1);
         ar_check(1, &t, 9, 7, 40, 1, 1);
     }

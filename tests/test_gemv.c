@@ -206,7 +206,6 @@ static void test_gv_resources(void)
     for (int arch = WSE_ARCH_WSE2; arch <= WSE_ARCH_WSE3; arch++) {
         wse_topology t = probe_topology(6, 4, 4, 1);
         wse_topology_set_arch(&t, arch);
-        t.implicit_queues = 1;      /* not yet ported to pe_init_queue */
         for (int dtype = 0; dtype <= 1; dtype++)
             gv_on(&t, 6, 4, 7, 6, dtype);
     }

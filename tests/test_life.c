@@ -337,17 +337,17 @@ static void test_life_nonzero_alive(void)
 /* The largest tile the bounds allow runs and matches, on 2 x 2 PEs. */
 static void test_life_max_tiles(void) { life_vs_reference(2, 2, LIFE_TILE_MAX, LIFE_TILE_MAX, 3, 4, 1); }
 
-/* A generation's exchange runs one axis at a time: 2 sends (2 output
- * queues) and 2 receives (2 input queues), all WSE_ASYNC (4
- * microthreads), local task ids 8..16.  So it runs, bit for bit, on
- * wse2's and wse3's limits; with 3 microthreads left it fails at the op
+/* A generation's exchange runs one axis at a time: 2 sends and 2
+ * receives, all WSE_ASYNC (4 microthreads), local task ids 8..16, on the
+ * 4 output and 4 input queues the centre PE binds with pe_init_queue.
+ * So it runs, bit for bit, on wse2's and wse3's limits (wse3 with the
+ * hardware's queue rule); with 3 microthreads left it fails at the op
  * that needs the fourth. */
 static void test_life_resources(void)
 {
     for (int arch = WSE_ARCH_WSE2; arch <= WSE_ARCH_WSE3; arch++) {
         wse_topology t = life_topology(3, 3, 4, 1);
         wse_topology_set_arch(&t, arch);
-        t.implicit_queues = 1;      /* not yet ported to pe_init_queue */
         life_vs_reference_on(&t, 3, 3, 4, 4, 5, 2.0);
     }
     wse_topology t = life_topology(3, 3, 4, 1);

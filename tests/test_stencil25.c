@@ -301,18 +301,28 @@ static void s25_switch_fails(const wse_topology *t, const s25_params *p, const c
 /* With switches a PE has one axis in flight at a time: its 2 sends (2
  * output queues) and 4 receive chains (4 input queues), at most 6
  * microthreads, local task ids 8..17.  So it runs, bitwise, on wse2's
- * and wse3's limits, and on 11 x 6 PEs (nz 8) each limit is reached: one
- * queue, microthread or task id fewer fails at the call that needs it. */
+ * limits (which leave its 7 receive colors of the run implicit queues),
+ * and on 11 x 6 PEs (nz 8) each limit is reached: one queue, microthread
+ * or task id fewer fails at the call that needs it.  With wse3's rule a
+ * queue holds one color for the whole run, so it runs where no PE
+ * receives on more than 6 colors (8 x 8) and fails at load on 11 x 6. */
 static void test_s25_switch_resources(void)
 {
     s25_params p = s25_default(8, 4);
     p.broadcast = 1;
     for (int arch = WSE_ARCH_WSE2; arch <= WSE_ARCH_WSE3; arch++) {
-        wse_topology t = probe_topology(11, 6, 4, 1);
+        int w = arch == WSE_ARCH_WSE2 ? 11 : 8, h = arch == WSE_ARCH_WSE2 ? 6 : 8;
+        wse_topology t = probe_topology(w, h, 4, 1);
         wse_topology_set_arch(&t, arch);
-        t.implicit_queues = 1;      /* not yet ported to pe_init_queue */
-        s25_check_on(&t, 11, 6, &p, 1);
+        s25_check_on(&t, w, h, &p, 1);
     }
+    wse_topology t3 = probe_topology(11, 6, 4, 1);
+    wse_topology_set_arch(&t3, WSE_ARCH_WSE3);
+    wse_error err3;
+    CU_ASSERT_EQUAL(s25_switch_run(&t3, 11, 6, &p, &err3), WSE_EPROGRAM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err3.msg, "PE (4,1) at cycle 0: program 'stencil25': broadcast 1 receives on 7 colors at this PE, "
+                                            "and with the wse3 queue rule each needs an input queue of its own for the whole "
+                                            "run: the topology leaves 6"));
     wse_topology t = probe_topology(11, 6, 4, 1);      /* wse2: 6 IQ, 4 OQ, 6 threads */
     t.microthreads--;
     s25_switch_fails(&t, &p, "needs 6 microthreads (queues with WSE_ASYNC operations in progress) at once; topology 'probe' leaves a program 5");
@@ -325,6 +335,25 @@ static void test_s25_switch_resources(void)
     t = probe_topology(11, 6, 4, 1);
     t.local_task_max = t.host_io_first_task = WSE_LOCAL_TASK(9);    /* ids 8..16 */
     s25_switch_fails(&t, &p, "pe_bind_local_task: task id 17 is not a local task id");
+}
+
+/* Multicast with wse3's queue rule: a PE receives each of its up to 16
+ * streams on a color of its own, and each needs an input queue for the
+ * whole run, so it runs where no PE takes more than 6 (4 x 4) and fails
+ * at load beyond (5 x 5: 8 at the corner). */
+static void test_s25_multicast_strict(void)
+{
+    s25_params p = s25_default(8, 3);
+    wse_topology t = probe_topology(4, 4, 4, 1);
+    wse_topology_set_arch(&t, WSE_ARCH_WSE3);
+    s25_check_on(&t, 4, 4, &p, 1);
+    t = probe_topology(5, 5, 4, 1);
+    wse_topology_set_arch(&t, WSE_ARCH_WSE3);
+    wse_error err;
+    CU_ASSERT_EQUAL(s25_switch_run(&t, 5, 5, &p, &err), WSE_EPROGRAM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "PE (0,0) at cycle 0: program 'stencil25': broadcast 0 receives on 8 colors at this PE"));
+    t.implicit_queues = 1;          /* wsemu's convenience: queues while in use */
+    s25_check_on(&t, 5, 5, &p, 1);
 }
 
 /* ------------------------------------------------------------ shard grids */
@@ -573,6 +602,7 @@ int test_stencil25_suite(void)
         !CU_add_test(s, "switches: regions wider and narrower than the radius", test_s25_switch_sizes) ||
         !CU_add_test(s, "switches: 8 colors suffice, 7 do not", test_s25_switch_colors) ||
         !CU_add_test(s, "switches: wse2 and wse3 resources suffice, one fewer does not", test_s25_switch_resources) ||
+        !CU_add_test(s, "multicast with the wse3 queue rule: 4 x 4 runs, 5 x 5 fails at load", test_s25_multicast_strict) ||
         !CU_add_test(s, "switches: shipped job on laptop, 2 shards", test_s25_switch_job))
         return CU_get_error();
     return 0;

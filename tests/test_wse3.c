@@ -586,9 +586,9 @@ static void test_wse3_shards(void)
     }
 }
 
-/* stencil7 names every queue it uses, so it runs on a strict wse3
- * topology, bitwise as on wse2 (same costs; it has no data tasks), cut
- * into shards or not; heat2d, not ported, fails at its first fabout. */
+/* stencil7 and heat2d name every queue they use, so they run on a strict
+ * wse3 topology, bitwise as on wse2 (same costs; they have no data
+ * tasks), cut into shards or not. */
 static void test_stencil7_strict(void)
 {
     typedef struct { int64_t nz, steps; double alpha; } s7p;
@@ -604,9 +604,48 @@ static void test_stencil7_strict(void)
     harness_same(&a, &c);
     typedef struct { int64_t tile_w, tile_h, steps; double alpha; } heatp;
     heatp hp = { 2, 2, 1, 0.1 };
-    harness_outcome h = harness_run(wse_program_find("heat2d"), &hp, &t3, 5, 4, 1, 1, 0, 1);
-    CU_ASSERT_EQUAL(h.rc, WSE_EPROGRAM);
-    CU_ASSERT_PTR_NOT_NULL(strstr(h.msg, "has no initialised output queue"));
+    const wse_program *heat = wse_program_find("heat2d");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(heat);
+    harness_outcome h2 = harness_run(heat, &hp, &t2, 5, 4, 1, 1, 0, 1);
+    harness_outcome h3 = harness_run(heat, &hp, &t3, 5, 4, 2, 2, 0, 1);
+    CU_ASSERT_EQUAL(h2.rc, 0);
+    CU_ASSERT(h2.st.cycles > 0);
+    harness_same(&h2, &h3);
+}
+
+/* cg binds its halo and reduction colors to queues (its data tasks then
+ * have queue ids on wse3, ranked as their colors on wse2), bandwidth its
+ * streams' and READY tokens': both run on strict wse3 exactly as on wse2,
+ * on regions with and without a column 0 of their own, in shards or not. */
+static void test_cg_bandwidth_strict(void)
+{
+    typedef struct { int64_t nz, iters; } cgp;
+    typedef struct { int64_t n, hops, dirs; } bwp;
+    const wse_program *cg = wse_program_find("cg"), *bw = wse_program_find("bandwidth");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bw);
+    const int sizes[4][2] = { { 5, 4 }, { 1, 3 }, { 4, 1 }, { 2, 2 } };
+    for (int i = 0; i < 4; i++) {
+        int w = sizes[i][0], h = sizes[i][1];
+        wse_topology t2 = w3_topology(WSE_ARCH_WSE2, w, h), t3 = w3_topology(WSE_ARCH_WSE3, w, h);
+        CU_ASSERT_FALSE(t3.implicit_queues);
+        cgp p = { 3, 4 };
+        harness_outcome a = harness_run(cg, &p, &t2, w, h, 1, 1, 0, 1);
+        harness_outcome b = harness_run(cg, &p, &t3, w, h, 1, 1, 0, 1);
+        harness_outcome c = harness_run(cg, &p, &t3, w, h, w > 1 ? 2 : 1, h > 1 ? 2 : 1, 0, 1);
+        CU_ASSERT_EQUAL(a.rc, 0);
+        CU_ASSERT(a.st.tasks_run > 0);
+        harness_same(&a, &b);
+        harness_same(&a, &c);
+    }
+    const bwp bp[3] = { { 16, 1, 1 }, { 16, 2, 1 }, { 16, 1, 4 } };
+    for (int i = 0; i < 3; i++) {
+        wse_topology t2 = w3_topology(WSE_ARCH_WSE2, 5, 4), t3 = w3_topology(WSE_ARCH_WSE3, 5, 4);
+        harness_outcome a = harness_run(bw, &bp[i], &t2, 5, 4, 1, 1, 0, 1);
+        harness_outcome b = harness_run(bw, &bp[i], &t3, 5, 4, 2, 2, 0, 1);
+        CU_ASSERT_EQUAL(a.rc, 0);
+        harness_same(&a, &b);
+    }
 }
 
 int test_wse3_suite(void)
@@ -620,7 +659,8 @@ int test_wse3_suite(void)
         !CU_add_test(s, "named microthreads count against the limit", test_ut_limit) ||
         !CU_add_test(s, "one source on wse2 and wse3", test_one_source) ||
         !CU_add_test(s, "shard edges", test_wse3_shards) ||
-        !CU_add_test(s, "stencil7 on strict wse3", test_stencil7_strict))
+        !CU_add_test(s, "stencil7 and heat2d on strict wse3", test_stencil7_strict) ||
+        !CU_add_test(s, "cg and bandwidth on strict wse3", test_cg_bandwidth_strict))
         return -1;
     return 0;
 }

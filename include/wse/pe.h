@@ -58,7 +58,8 @@
  * color.  On wse2 pe_init_queue is optional (a color without one gets a
  * queue implicitly while it needs one) and checked the same way.  A wse3
  * topology may allow implicit queues (resources.implicit_queues: a wsemu
- * convenience for programs not yet ported; a data task of a color
+ * convenience the hardware lacks, for programs that receive on more
+ * colors over a run than they have queues; a data task of a color
  * without a queue then has the color as its id).  Every queue has the
  * topology's one queue_depth.
  *

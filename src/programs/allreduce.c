@@ -57,7 +57,10 @@
  *
  * Resources: the root holds 4 input queues, 1 output queue and 5
  * microthreads, a column-cx PE 4, 1 and 5 (3 inputs and the broadcast),
- * within what wse2 and wse3 leave a program (6, 4 and 6).  SRAM: n + 2
+ * within what wse2 and wse3 leave a program (6, 4 and 6).  Queues
+ * (pe_init_queue, which wse3 requires): input j in combining order on
+ * input queue first_queue + j, the tree after them, the color sent on
+ * output queue first_queue.  SRAM: n + 2
  * words and up to 3 FIFOs of FIFO_CAP words.  The broadcast fabin is
  * issued first: a PE's operations move in issue order, so it takes the
  * ramp before the reduce when both could (issued last, a busy column cx
@@ -136,7 +139,9 @@
  * and receive never share a color), column reduce 2/3 by the parity of the
  * sender's y, broadcast 4 (one color so the tree needs no CE to turn the
  * corner at the west column).  No two phases share a link in the same
- * direction.
+ * direction.  Queues (pe_init_queue): the one color a PE sends on output
+ * queue first_queue; the row, column and broadcast colors in on input
+ * queues first_queue + 0, 1, 2: a west-column PE binds 3 in, 1 out.
  *
  * Pipelining: each input stream keeps up to WINDOW chunk fabins in
  * flight, each completing on its own task id (activation is a bit, so two
@@ -265,6 +270,16 @@ static int chain_setup(wse_pe *pe, ar_state *s, const ar_params *p)
         pe_route(pe, C_BCAST, x == 0 ? WSE_N : WSE_W, WSE_RAMP | east | south);
         pe_bind_local_task(pe, T_BCAST);
     }
+    /* queues: the one color sent, and row, column, broadcast in */
+    int q = pe_machine(pe)->first_queue;
+    if (s->out_color >= 0)
+        pe_init_queue(pe, WSE_OQ(q), s->out_color);
+    if (s->has_east)
+        pe_init_queue(pe, WSE_IQ(q), s->row_color);
+    if (s->has_south)
+        pe_init_queue(pe, WSE_IQ(q + 1), s->col_color);
+    if (x != 0 || y != 0)
+        pe_init_queue(pe, WSE_IQ(q + 2), C_BCAST);
     if (s->out_color < 0)
         s->sent = s->m;
     else
@@ -427,6 +442,15 @@ static int centre_setup(wse_pe *pe, ctr_state *s, const ar_params *p)
         chain_link(pe, s, C_TON, WSE_PORT_N, y > cy, y >= cy && y < h - 1);
     }
     tree_routes(pe, s, cx, cy);
+    /* queues: the inputs in combining order, then the tree; the one
+     * color sent */
+    int q = pe_machine(pe)->first_queue;
+    for (int j = 0; j < s->nin; j++)
+        pe_init_queue(pe, WSE_IQ(q + j), s->in[j]);
+    if (!s->root)
+        pe_init_queue(pe, WSE_IQ(q + s->nin), C_TREE);
+    if (s->out >= 0)
+        pe_init_queue(pe, WSE_OQ(q), s->out);
     s->cap = n < FIFO_CAP ? n : FIFO_CAP;
     for (int j = 0; j + 1 < s->nin; j++) {
         uint8_t *f = pe_alloc_u8(pe, pe_fifo_bytes(WSE_F32, s->cap));

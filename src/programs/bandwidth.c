@@ -78,6 +78,13 @@
  * (pe_machine()'s figure would change the cycles of topologies that differ).
  * No floating point: useful FLOPs are 0.
  *
+ * Queues (pe_init_queue, which wse3 requires): a color flowing toward d
+ * uses queue first_queue + d, output at its sender and input at its
+ * receiver (data toward d, READY toward the opposite side).  dirs 1: a PE
+ * binds at most 2 of each (data in and out on E's queue, READY on W's);
+ * dirs 4: 4 of each at an inner PE (wse2 leaves a program exactly 4
+ * output queues).  No data tasks.
+ *
  * SRAM: n words to send (if the PE sends) plus n-1 words per incoming
  * flow: about 8n bytes for dirs 1, 20n for dirs 4, plus the state.
  */
@@ -136,11 +143,14 @@ static int flow_index(const bw_params *p, int d) { return p->dirs == 1 ? 0 : d; 
 static int add_send(wse_pe *pe, bw_state *s, const bw_params *p, int d, int par)
 {
     s->send_mask |= (uint8_t)(1u << d);
+    int q = pe_machine(pe)->first_queue;
     s->data_color_out[d] = (uint8_t)DATA_COLOR(d, par);
     pe_route(pe, s->data_color_out[d], WSE_RAMP, pe_port_mask(d));
-    if (p->dirs == 1) {
+    pe_init_queue(pe, WSE_OQ(q + d), s->data_color_out[d]);
+    if (p->dirs == 1) {                 /* READY flows toward the opposite side */
         s->ready_color_in[d] = (uint8_t)READY_COLOR(d, par);
         pe_route(pe, s->ready_color_in[d], pe_port_mask(d), WSE_RAMP);
+        pe_init_queue(pe, WSE_IQ(q + pe_port_opposite(d)), s->ready_color_in[d]);
     }
     pe_bind_local_task(pe, T_GO0 + d);
     return 0;
@@ -156,11 +166,14 @@ static int add_recv(wse_pe *pe, bw_state *s, const bw_params *p, int d, int par,
     s->recv[d] = pe_ref_u32(s, buf);
     s->recv_mask |= (uint8_t)(1u << d);
     s->src_id[d] = (uint32_t)sy * (uint32_t)pe_width(pe) + (uint32_t)sx;
+    int q = pe_machine(pe)->first_queue;
     s->data_color_in[d] = (uint8_t)DATA_COLOR(d, par);
     pe_route(pe, s->data_color_in[d], pe_port_mask(o), WSE_RAMP);
+    pe_init_queue(pe, WSE_IQ(q + d), s->data_color_in[d]);
     if (p->dirs == 1) {
         s->ready_color_out[d] = (uint8_t)READY_COLOR(d, par);
         pe_route(pe, s->ready_color_out[d], WSE_RAMP, pe_port_mask(o));
+        pe_init_queue(pe, WSE_OQ(q + o), s->ready_color_out[d]);
     }
     pe_bind_local_task(pe, T_FIRST0 + d);
     pe_bind_local_task(pe, T_LAST0 + d);

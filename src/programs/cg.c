@@ -24,6 +24,21 @@
  * the previous reduction.  Sums are taken in a fixed order: along a row
  * acc(x) = partial(x) + acc(x+1), along column 0 tot(y) = row(y) + tot(y+1).
  *
+ * Queues (pe_init_queue, which wse3 requires).  Input: the halo flows in
+ * direction order, then the reduction's data tasks in color order (row
+ * partial, column partial, column broadcast, row broadcast), each on the
+ * next input queue from first_queue on; an inner PE binds 4 + 2 = 6, a
+ * column-0 PE 3 + 3 = 6, all a program has.  On wse3 a data task's id is
+ * its queue's number, so the data tasks rank among themselves as their
+ * colors do on wse2 (and below every local task, as there): the same
+ * schedule, task for task.  Output: the halo sends toward d on output
+ * queue first_queue + d, then the reduction's sends (row or column
+ * partial, and the broadcasts) on the next ones: 5 at an inner PE and on
+ * column 0.  wse2 leaves a program 4 output queues, so there (and on any
+ * topology without 5 and without the wse3 rule) the output queues stay
+ * implicit: the halo sends go one after another, so a PE gives to at most
+ * 2 colors at once.
+ *
  * The host reference reproduces every fp32 operation in the same order, so
  * x and the residual history verify bitwise.
  */
@@ -52,7 +67,9 @@ enum {
     T_SEND0 = WSE_LOCAL_TASK(6), T_RECV0 = WSE_LOCAL_TASK(10),
     T_ITER = WSE_LOCAL_TASK(14), T_APPLY = WSE_LOCAL_TASK(15), T_REDUCED = WSE_LOCAL_TASK(16)
 };
+/* wse2: data task ids are the colors; wse3: input queue numbers, < 8 */
 _Static_assert(T_SEND0 > C_BROW, "local tasks rank below the data tasks");
+#define CG_OUT_QUEUES 5         /* output queues an inner PE binds */
 
 /* Per-PE state; arrays are refs (offsets from the state). */
 typedef struct cg_state {
@@ -67,7 +84,18 @@ enum { PH_INIT, PH_PQ, PH_RR };
 /* Parity of PE (x, y) along the axis of direction d. */
 static int parity(int x, int y, int d) { return pe_port_is_x(d) ? (x & 1) : (y & 1); }
 
-static void route_halo(wse_pe *pe, cg_state *s)
+/* The queues setup binds: the next input queue, and the next output
+ * queue (-1: output queues stay implicit, see the header). */
+typedef struct cg_queues { int in, out; } cg_queues;
+
+static void queue_in(wse_pe *pe, cg_queues *q, int color) { pe_init_queue(pe, WSE_IQ(q->in++), color); }
+static void queue_out(wse_pe *pe, cg_queues *q, int color)
+{
+    if (q->out >= 0)
+        pe_init_queue(pe, WSE_OQ(q->out++), color);
+}
+
+static void route_halo(wse_pe *pe, cg_state *s, cg_queues *q)
 {
     int x = pe_x(pe), y = pe_y(pe);
     for (int d = 0; d < 4; d++) {
@@ -76,6 +104,7 @@ static void route_halo(wse_pe *pe, cg_state *s)
             s->send_mask |= (uint8_t)(1u << d);
             s->send_color[d] = (uint8_t)(C_HALO + 2 * d + parity(x, y, d));
             pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
+            queue_out(pe, q, s->send_color[d]);
             pe_bind_local_task(pe, T_SEND0 + d);
         }
         if (pe_has_neighbour(pe, o)) {
@@ -83,6 +112,7 @@ static void route_halo(wse_pe *pe, cg_state *s)
             s->recv_mask |= (uint8_t)(1u << d);
             s->recv_color[d] = (uint8_t)(C_HALO + 2 * d + parity(nx, ny, d));
             pe_route(pe, s->recv_color[d], pe_port_mask(o), WSE_RAMP);
+            queue_in(pe, q, s->recv_color[d]);
             pe_bind_local_task(pe, T_RECV0 + d);
         }
     }
@@ -95,38 +125,62 @@ static int col_in(const wse_pe *pe)
     return pe_x(pe) == 0 && pe_y(pe) < pe_height(pe) - 1 ? C_COL + ((pe_y(pe) + 1) & 1) : -1;
 }
 
-/* Routes of the scalar allreduce. */
-static void route_reduce(wse_pe *pe)
+/* The data task of color: its input queue, then the task (whose id is
+ * pe_data_task_id: the color on wse2, the queue's number on wse3). */
+static void data_task(wse_pe *pe, cg_queues *q, int color)
+{
+    queue_in(pe, q, color);
+    pe_bind_data_task(pe, color);
+}
+
+/* The color of data task `task` (-1: none). */
+static int task_color(const wse_pe *pe, int task)
+{
+    const int colors[4] = { row_in(pe), col_in(pe), C_BCOL, C_BROW };
+    for (int i = 0; i < 4; i++)
+        if (colors[i] >= 0 && pe_data_task_id(pe, colors[i]) == task)
+            return colors[i];
+    return -1;
+}
+
+/* Routes of the scalar allreduce; data tasks bound in color order. */
+static void route_reduce(wse_pe *pe, cg_queues *q)
 {
     int x = pe_x(pe), y = pe_y(pe), w = pe_width(pe), h = pe_height(pe);
-    if (x > 0)                                   /* row chain, west */
+    if (x > 0) {                                 /* row chain, west */
         pe_route(pe, C_ROW + (x & 1), WSE_RAMP, WSE_W);
+        queue_out(pe, q, C_ROW + (x & 1));
+    }
     if (row_in(pe) >= 0) {
         pe_route(pe, row_in(pe), WSE_E, WSE_RAMP);
-        pe_bind_data_task(pe, row_in(pe));
-        pe_block(pe, row_in(pe));
+        data_task(pe, q, row_in(pe));
+        pe_block(pe, pe_data_task_id(pe, row_in(pe)));
     }
-    if (x == 0 && y > 0)                         /* column chain, north */
+    if (x == 0 && y > 0) {                       /* column chain, north */
         pe_route(pe, C_COL + (y & 1), WSE_RAMP, WSE_N);
+        queue_out(pe, q, C_COL + (y & 1));
+    }
     if (col_in(pe) >= 0) {
         pe_route(pe, col_in(pe), WSE_S, WSE_RAMP);
-        pe_bind_data_task(pe, col_in(pe));
-        pe_block(pe, col_in(pe));
+        data_task(pe, q, col_in(pe));
+        pe_block(pe, pe_data_task_id(pe, col_in(pe)));
     }
     if (x == 0 && h > 1) {                       /* broadcast down column 0 */
         if (y == 0) {
             pe_route(pe, C_BCOL, WSE_RAMP, WSE_S);
+            queue_out(pe, q, C_BCOL);
         } else {
             pe_route(pe, C_BCOL, WSE_N, y < h - 1 ? (WSE_S | WSE_RAMP) : WSE_RAMP);
-            pe_bind_data_task(pe, C_BCOL);
+            data_task(pe, q, C_BCOL);
         }
     }
     if (w > 1) {                                 /* broadcast along rows */
         if (x == 0) {
             pe_route(pe, C_BROW, WSE_RAMP, WSE_E);
+            queue_out(pe, q, C_BROW);
         } else {
             pe_route(pe, C_BROW, WSE_W, x < w - 1 ? (WSE_E | WSE_RAMP) : WSE_RAMP);
-            pe_bind_data_task(pe, C_BROW);
+            data_task(pe, q, C_BROW);
         }
     }
 }
@@ -144,8 +198,11 @@ static int cg_setup(wse_pe *pe, void *state)
             return WSE_ESRAM;
         *refs[i] = pe_ref_f32(s, m);
     }
-    route_halo(pe, s);
-    route_reduce(pe);
+    const wse_pe_machine *m = pe_machine(pe);
+    cg_queues q = { m->first_queue,
+                    m->strict_queues || m->output_queues >= CG_OUT_QUEUES ? m->first_queue : -1 };
+    route_halo(pe, s, &q);
+    route_reduce(pe, &q);
     for (int t = T_ITER; t <= T_REDUCED; t++)
         pe_bind_local_task(pe, t);
     pe_activate(pe, T_ITER);
@@ -186,7 +243,7 @@ static void row_done(wse_pe *pe, cg_state *s)
 {
     s->rowsum = s->acc;
     if (col_in(pe) >= 0)
-        pe_unblock(pe, col_in(pe));     /* now the south's partial may come */
+        pe_unblock(pe, pe_data_task_id(pe, col_in(pe)));   /* now the south's partial may come */
     else
         column_up(pe, s, s->rowsum);
 }
@@ -196,7 +253,7 @@ static void reduce_start(wse_pe *pe, cg_state *s, float partial)
 {
     s->acc = partial;
     if (row_in(pe) >= 0) {
-        pe_unblock(pe, row_in(pe));
+        pe_unblock(pe, pe_data_task_id(pe, row_in(pe)));
         return;
     }
     if (pe_x(pe) > 0)                     /* the east end starts the chain */
@@ -209,14 +266,14 @@ static void on_data(wse_pe *pe, cg_state *s, int color, float v)
 {
     pe_charge(pe, 1, 1);                  /* one scalar add or move */
     if (color == row_in(pe)) {
-        pe_block(pe, color);
+        pe_block(pe, pe_data_task_id(pe, color));
         s->acc = s->acc + v;
         if (pe_x(pe) > 0)
             send(pe, C_ROW + (pe_x(pe) & 1), s->acc);
         else
             row_done(pe, s);
     } else if (color == col_in(pe)) {
-        pe_block(pe, color);
+        pe_block(pe, pe_data_task_id(pe, color));
         column_up(pe, s, s->rowsum + v);
     } else {                              /* the broadcast total */
         if (color == C_BCOL && pe_width(pe) > 1)
@@ -314,8 +371,8 @@ static void cg_task(wse_pe *pe, void *state, int task, uint32_t payload)
 {
     cg_state *s = state;
     int nz = (int)((const cg_params *)pe_params(pe))->nz;
-    if (task < T_SEND0) {                /* a data task: the id is its color */
-        on_data(pe, s, task, pe_bits_f32(payload));
+    if (task < T_SEND0) {                 /* a data task */
+        on_data(pe, s, task_color(pe, task), pe_bits_f32(payload));
     } else if (task == T_ITER) {          /* start: x = 0, p = r = b, rr = r.r */
         float *r = pe_f32(s, s->r);
         pe_vmov_f32(pe, pe_f32(s, s->p), r, nz);

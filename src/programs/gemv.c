@@ -39,6 +39,10 @@
  * (pe_route_swap), so a partial leaving on 2 arrives next door as 3,
  * whose route is rx W, tx RAMP.  A PE's send and receive never share a
  * color, as with the parity checkerboard, but with one pair for all.
+ * Queues (pe_init_queue, which wse3 requires): x goes out of output queue
+ * first_queue and comes in on input queue first_queue, the chain leaves
+ * by output queue first_queue + 1 and arrives in input queue
+ * first_queue + 1: at most 2 of each at a PE.  No data tasks.
  *
  * dtype 1.  Host arrays cannot be float16 here: an array's type is fixed
  * in the program's array table, not chosen by a parameter (and hostio's
@@ -127,19 +131,26 @@ static int gemv_setup(wse_pe *pe, void *state)
     s->l = pe_ref_f32(s, l);
 
     /* x down the column: a multicast chain */
+    int q = pe_machine(pe)->first_queue;
     if (s->top) {
-        if (s->south)
+        if (s->south) {
             pe_route(pe, C_X, WSE_RAMP, WSE_S);
+            pe_init_queue(pe, WSE_OQ(q), C_X);
+        }
     } else {
         pe_route(pe, C_X, WSE_N, WSE_RAMP | (s->south ? WSE_S : 0u));
+        pe_init_queue(pe, WSE_IQ(q), C_X);
     }
     /* partial sums east: out on C_OUT, arriving next door as C_IN */
     if (s->has_east) {
         pe_route(pe, C_OUT, WSE_RAMP, WSE_E);
         pe_route_swap(pe, C_OUT, WSE_E);
+        pe_init_queue(pe, WSE_OQ(q + 1), C_OUT);
     }
-    if (s->has_west)
+    if (s->has_west) {
         pe_route(pe, C_IN, WSE_W, WSE_RAMP);
+        pe_init_queue(pe, WSE_IQ(q + 1), C_IN);
+    }
     pe_bind_local_task(pe, T_START);
     pe_bind_local_task(pe, T_XIN);
     pe_bind_local_task(pe, T_CHAINED);

@@ -19,6 +19,11 @@
  * Colors: data flowing toward direction d uses base[d] + parity of the
  * sending PE along that axis, so a PE's send and receive on one axis never
  * share a color (the checkerboard of the vendor's examples): 8 colors.
+ * Queues (pe_init_queue, which wse3 requires): the send toward d uses
+ * output queue first_queue + d, the flow toward d arrives in input queue
+ * first_queue + d (at most 4 of each, at an inner PE; wse2 leaves a
+ * program exactly 4 output queues).  There are no data tasks, so no task
+ * id depends on the arch.
  *
  * The host reference performs the same fp32 operations in the same order,
  * so the emulated result is bitwise equal to it.
@@ -76,13 +81,14 @@ static int heat_setup(wse_pe *pe, void *state)
     s->buf[0] = pe_ref_f32(s, a);
     s->buf[1] = pe_ref_f32(s, b);
     s->tmp = pe_ref_f32(s, t);
-    int x = pe_x(pe), y = pe_y(pe);
+    int x = pe_x(pe), y = pe_y(pe), q = pe_machine(pe)->first_queue;
     for (int d = 0; d < 4; d++) {
         int o = pe_port_opposite(d);
         if (pe_has_neighbour(pe, d)) {           /* we send toward d */
             s->send_mask |= (uint8_t)(1u << d);
             s->send_color[d] = (uint8_t)(base_color[d] + parity(x, y, d));
             pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
+            pe_init_queue(pe, WSE_OQ(q + d), s->send_color[d]);
             pe_bind_local_task(pe, T_SEND0 + d);
         }
         if (pe_has_neighbour(pe, o)) {           /* flow d arrives from o */
@@ -90,6 +96,7 @@ static int heat_setup(wse_pe *pe, void *state)
             s->recv_mask |= (uint8_t)(1u << d);
             s->recv_color[d] = (uint8_t)(base_color[d] + parity(nx, ny, d));
             pe_route(pe, s->recv_color[d], pe_port_mask(o), WSE_RAMP);
+            pe_init_queue(pe, WSE_IQ(q + d), s->recv_color[d]);
             pe_bind_local_task(pe, T_RECV0 + d);
         }
     }

@@ -68,7 +68,11 @@
  *
  * Colors: data flowing toward direction d uses base[d] + parity of the
  * sending PE along that axis (heat2d's checkerboard): 8 colors.  A phase
- * holds 2 output queues, 2 input queues and 4 microthreads.
+ * holds 2 output queues, 2 input queues and 4 microthreads.  Queues
+ * (pe_init_queue, which wse3 requires): the send toward d uses output
+ * queue first_queue + d, the flow toward d arrives in input queue
+ * first_queue + d, so an inner PE binds 4 of each for the run (wse2 leaves
+ * a program exactly 4 output queues).  There are no data tasks.
  *
  * The host reference applies the same rule to the global grid, so the
  * result must match it exactly (tolerance 0).
@@ -138,13 +142,14 @@ static int life_setup(wse_pe *pe, void *state)
     s->pair = pe_offset(s, pr);
     s->triple = pe_offset(s, tr);
     s->konst = pe_offset(s, k);
-    int x = pe_x(pe), y = pe_y(pe);
+    int x = pe_x(pe), y = pe_y(pe), q = pe_machine(pe)->first_queue;
     for (int d = 0; d < 4; d++) {
         int o = pe_port_opposite(d);
         if (pe_has_neighbour(pe, d)) {           /* we send toward d */
             s->send_mask |= (uint8_t)(1u << d);
             s->send_color[d] = (uint8_t)(base_color[d] + parity(x, y, d));
             pe_route(pe, s->send_color[d], WSE_RAMP, pe_port_mask(d));
+            pe_init_queue(pe, WSE_OQ(q + d), s->send_color[d]);
             pe_bind_local_task(pe, T_SEND0 + d);
         }
         if (pe_has_neighbour(pe, o)) {           /* flow d arrives from o */
@@ -152,6 +157,7 @@ static int life_setup(wse_pe *pe, void *state)
             s->recv_mask |= (uint8_t)(1u << d);
             s->recv_color[d] = (uint8_t)(base_color[d] + parity(nx, ny, d));
             pe_route(pe, s->recv_color[d], pe_port_mask(o), WSE_RAMP);
+            pe_init_queue(pe, WSE_IQ(q + d), s->recv_color[d]);
             pe_bind_local_task(pe, T_RECV0 + d);
         }
     }

@@ -130,6 +130,32 @@
  * (g <- g r, r <- r q, q = exp(-2 b dt^2)), seeded from constants of the
  * params, with length-1 vector ops that charge their modeled cycles.
  *
+ * Queues (pe_init_queue).  A PE binds output queue first_queue + i to the
+ * i-th color it sends on (at most 4: one stream per direction, in both
+ * modes) and input queue first_queue + i to the i-th it receives on, when
+ * all of a way's colors fit the topology's queues or it has wse3's rule.
+ * A queue holds one color for the whole run, and the CE of a PE receives
+ * on many more colors over a step than it has in flight: the multicast
+ * mode on up to 16 (4 streams per direction, each on its own color), the
+ * switch mode on up to 8 (2 per direction).  wse2 leaves a program 6
+ * input queues, so there the receive colors stay implicit queues (4 in
+ * flight at a time, as above), and the 4 sends get named ones.  wse3's
+ * rule allows no implicit queue, so a PE that receives on more than its
+ * 6 input queues fails at load with a message saying so.  That bounds
+ * the regions that run with the rule: with m(n) = 0, 1, 2, 2, 2, 3, 3, 3,
+ * 4 colors for a line of n = 1 .. 9 or more PEs, the switch mode needs
+ * m(width) + m(height) <= 6 (up to 8 x 8; 16 x 4 and 4 x 16), and with
+ * m'(n) = 0, 1, 2, 3, 4, 5, 6, 7, 8 streams, the multicast mode needs
+ * m'(width) + m'(height) <= 6 (up to 4 x 4, lines up to 7).  Larger
+ * regions need the topology's wsemu convenience implicit_queues (the
+ * shipped topologies/wse3.yaml has it, wse3_strict.yaml not).  Not a
+ * limit of the engine but of the design: the multicast mode cannot be
+ * had in 6 queues at all, and the switch mode only by sharing one color
+ * between an x and a y flow (each group-1 ring holds at most 2 segments
+ * per flow, so the E and S flows' fit one ring of 4 positions), which
+ * would couple the axes' streams at every router and so change the
+ * schedule: left for a wse3-specific variant.
+ *
  * SRAM: 2 (nz + 8) + 11 nz floats = 52 nz + 64 bytes plus the state, so
  * nz <= 901 fits the 46 KiB a WSE-2 PE leaves to programs.
  *
@@ -415,6 +441,53 @@ static void sw_routes(wse_pe *pe, s25_state *s, int d)
     }
 }
 
+/* Whether this PE takes streams from the chain on group g's color of
+ * flow d (switches). */
+static int sw_receives(const wse_pe *pe, int d, int g)
+{
+    int n, rel = sw_rel(pe, d, &n), j[3], q = sw_segments(rel, n, g, j);
+    for (int i = 0; i < q; i++)
+        if (j[i] != 0)
+            return 1;
+    return 0;
+}
+
+/* Queues (see the header): output queue first_queue + i for the i-th
+ * color this PE sends on, input queue first_queue + i for the i-th it
+ * receives on, when they all fit the topology's queues or when it has
+ * wse3's rule (a queue is bound to one color for the whole run); without
+ * the rule (wse2) a way that does not fit stays implicit. */
+static int s25_queues(wse_pe *pe, const s25_state *s, const s25_params *p)
+{
+    const wse_pe_machine *m = pe_machine(pe);
+    int in[4 * R], nin = 0, out[4], nout = 0;
+    for (int d = 0; d < 4; d++)
+        if (s->send_mask & (1u << d))
+            out[nout++] = s->send_color[d];
+    for (int d = 0; d < 4; d++) {
+        for (int g = 0; p->broadcast && g < 2; g++)
+            if (sw_receives(pe, d, g))
+                in[nin++] = sw_color(d, g);
+        for (int k = 0; !p->broadcast && k < R; k++)
+            if ((s->recv_mask >> (4 * d + k)) & 1)
+                in[nin++] = s->recv_color[4 * d + k];
+    }
+    if (m->strict_queues && nin > m->input_queues) {
+        pe_fail(pe, "broadcast %d receives on %d colors at this PE, and with the wse3 queue rule each needs "
+                    "an input queue of its own for the whole run: the topology leaves %d (broadcast 0 needs "
+                    "up to 16, broadcast 1 up to 8; regions that fit: see src/programs/stencil25.c)",
+                (int)p->broadcast, nin, m->input_queues);
+        return WSE_EPROGRAM;
+    }
+    if (m->strict_queues || nout <= m->output_queues)
+        for (int i = 0; i < nout; i++)
+            pe_init_queue(pe, WSE_OQ(m->first_queue + i), out[i]);
+    if (m->strict_queues || nin <= m->input_queues)
+        for (int i = 0; i < nin; i++)
+            pe_init_queue(pe, WSE_IQ(m->first_queue + i), in[i]);
+    return 0;
+}
+
 static int s25_setup(wse_pe *pe, void *state)
 {
     const s25_params *p = pe_params(pe);
@@ -450,6 +523,9 @@ static int s25_setup(wse_pe *pe, void *state)
         else
             s25_routes(pe, s, d);
     }
+    int rc = s25_queues(pe, s, p);
+    if (rc)
+        return rc;
     /* the second stream into a buffer adds to the first */
     for (int k = 0; k < R; k++) {
         if ((s->recv_mask >> (4 * WSE_PORT_E + k)) & 1)     /* from W, into X */
