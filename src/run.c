@@ -125,6 +125,30 @@ static int ensure_dir(const char *dir, wse_error *err)
 }
 
 
+/* Before the run (rank 0): --out must be a directory we can write to,
+ * and the files a run writes there are removed, so that a run that fails
+ * leaves none of an earlier run's results looking like its own. */
+static int prepare_out_dir(run_ctx *c, wse_error *err)
+{
+    const char *dir = c->opt->out_dir;
+    int rc = ensure_dir(dir, err);
+    if (!rc && access(dir, W_OK | X_OK) != 0)
+        rc = wse_error_set(err, WSE_EIO, dir, 0, 0, "cannot write to the output directory: %s",
+                           strerror(errno));
+    static const char *const run_files[] = { "report.json", "power.npy", "temperature.npy",
+                                             "temperature.png" };
+    char path[WSE_PATH_MAX + WSE_NAME_MAX + 8];
+    for (size_t i = 0; !rc && i < sizeof run_files / sizeof run_files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, run_files[i]);
+        unlink(path);
+    }
+    for (int i = 0; !rc && i < c->n_out; i++) {
+        snprintf(path, sizeof path, "%s/%s.npy", dir, c->job.outputs[i]);
+        unlink(path);
+    }
+    return as_input_error(rc, err);
+}
+
 static int load_inputs(run_ctx *c, wse_error *err)
 {
     int rc = 0;
@@ -339,6 +363,8 @@ static int prepare(run_ctx *c, wse_error *err)
     int rc = load_config(c, err);
     if (!rc)
         rc = check_outputs(c, err);
+    if (!rc && c->rank == 0 && c->opt->out_dir && !c->opt->check_only)
+        rc = prepare_out_dir(c, err);
     if (!rc && c->job.mode == WSE_MODE_RELAXED && c->job.window_cycles <= c->topo.hop_latency_cycles)
         rc = wse_error_set(err, WSE_ECONFIG, c->job.path, 0, 0,
                            "mode 'relaxed' needs window_cycles greater than the hop latency (%d), got %lld",

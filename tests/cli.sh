@@ -124,9 +124,17 @@ if [ -x "$PY" ]; then
 fi
 
 # --- a failed run leaves no valid-looking output
+# a failed run into a folder holding an earlier run's results removes them
+mkdir -p "$TMP/o2" && cp "$TMP/o1/u.npy" "$TMP/o1/report.json" "$TMP/o2/" && : >"$TMP/o2/mine.txt"
 expect 1 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --set max_cycles=50 --out "$TMP/o2" &&
     grep -q 'cycle limit' "$TMP/err" || fail "cycle limit message: $(cat "$TMP/err")"
 [ -e "$TMP/o2/u.npy" ] || [ -e "$TMP/o2/report.json" ] && fail "failed run left output files"
+[ -e "$TMP/o2/mine.txt" ] || fail "a file the run does not write was removed"
+# --out naming a file is bad input, found before the run
+: >"$TMP/afile"
+expect 2 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --out "$TMP/afile" &&
+    grep -q "afile: error: cannot create output directory" "$TMP/err" && [ ! -s "$TMP/out" ] ||
+    fail "--out a file: $(cat "$TMP/err")"
 
 # --- inputs from a file round-trip through --out
 if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then

@@ -54,9 +54,10 @@ case_ job 2 "missing.yaml" \
 case_ setup 1 "failing in setup on purpose" -n 2 "$WSEMU" $U --set params.fail_x=7 --set params.fail_setup=true
 # the run: the PEs of column 7 fail in their first task
 case_ run 1 "failing on purpose (fail_x = 7)" -n 2 "$WSEMU" $U --set params.fail_x=7
-# outputs: --out names a regular file, which only rank 0 writes to
+# outputs: --out names a regular file, which only rank 0 checks (before
+# the run, so it is bad input)
 : >"$TMP/afile"
-case_ output 1 "cannot create output directory" -n 2 "$WSEMU" $U --out "$TMP/afile"
+case_ output 2 "cannot create output directory" -n 2 "$WSEMU" $U --out "$TMP/afile"
 # relaxed mode with a window whose halo messages would pass MPI's int count
 case_ window 2 "over MPI's limit" -n 2 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --grid 2x1 --quiet \
     --set mode=relaxed --set window_cycles=1000000000
