@@ -520,9 +520,19 @@ int wse_npy_open_read(const char *path, int dtype, int ndim, const int64_t *shap
     if (rc == 0)
         rc = check_header(path, &h, dtype, ndim, shape, err);
     long start = rc ? 0 : ftell(f);
-    if (rc == 0 && (fseek(f, 0, SEEK_END) != 0 || (uint64_t)ftell(f) - (uint64_t)start < bytes))
+    uint64_t have = 0;
+    if (rc == 0 && fseek(f, 0, SEEK_END) != 0)
+        rc = wse_error_set(err, WSE_EIO, path, 0, 0, "cannot seek");
+    if (rc == 0)
+        have = (uint64_t)ftell(f) - (uint64_t)start;
+    if (rc == 0 && have < bytes)
         rc = wse_error_set(err, WSE_EIO, path, 0, 0,
                            "truncated .npy file: %" PRIu64 " bytes of data expected", bytes);
+    /* as wse_npy_read: found before the run, not when verify reads it */
+    if (rc == 0 && have > bytes)
+        rc = wse_error_set(err, WSE_ECONFIG, path, 0, 0,
+                           "malformed .npy file: bytes follow the %" PRIu64 " bytes of data its header describes",
+                           bytes);
     if (rc == 0 && fseek(f, start, SEEK_SET) != 0)
         rc = wse_error_set(err, WSE_EIO, path, 0, 0, "cannot seek");
     if (rc) {

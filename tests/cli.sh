@@ -152,6 +152,13 @@ EOF
     [ -s "$TMP/out" ] && fail "--quiet printed something"
     "$PY" -c "import numpy as np; np.save('$TMP/u0.npy', np.zeros((3,3), np.float32))"
     expect 2 "$WSEMU" check "$TMP/job.yaml" && grep -q 'shape' "$TMP/err" || fail "wrong input shape message: $(cat "$TMP/err")"
+    # trailing bytes after the data: bad input before the run, verify or not
+    cp "$TMP/o1/u.npy" "$TMP/u0.npy" && printf 'xx' >>"$TMP/u0.npy"
+    for v in true false; do
+        expect 2 "$WSEMU" run "$TMP/job.yaml" --set verify=$v --out "$TMP/o4" &&
+            grep -q 'u0.npy: error: malformed .npy file: bytes follow the 16384 bytes of data' "$TMP/err" &&
+            [ ! -e "$TMP/o4/u.npy" ] || fail "trailing input bytes (verify $v): $(cat "$TMP/err")"
+    done
 fi
 
 # --- a program built outside wsemu, loaded at run time
