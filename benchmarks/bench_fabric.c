@@ -210,6 +210,7 @@ int main(int argc, char **argv)
     t.sram_bytes = 48 * 1024; t.colors = 24; t.queue_depth = 4; t.hop_latency_cycles = 1;
     t.link_wavelets_per_cycle = 1; t.clock_hz = 850e6; t.task_switch_cycles = 2;
     t.vector_startup_cycles = 2; t.simd_fp32 = 1; t.simd_fp16 = 4; t.fabric_startup_cycles = 2;
+    wse_topology_set_arch(&t, WSE_ARCH_WSE2);   /* resources: host I/O's colors, queues */
     wse_rect region = { 0, 0, w, h };
     wse_error err;
     wse_error_clear(&err);

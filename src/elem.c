@@ -124,22 +124,23 @@ int wse__elem_ready(const wse_elem_op *op, const uint8_t *base)
     return 1;
 }
 
-/* Element i of memory operand o, or the next slot of FIFO o (pop: as a
- * source). */
-static uint8_t *elem_addr(const wse_dsd *o, uint8_t *base, uint32_t i, int pop)
+/* The element at position pos (in elements from o->off) of memory operand
+ * o, or the next slot of FIFO o (pop: as a source). */
+static uint8_t *elem_addr(const wse_dsd *o, uint8_t *base, int64_t pos, int pop)
 {
     if (o->kind == WSE_DSD_FIFO)
         return fifo_slot(o, base, pop);
-    return base + o->off + wse__elem_pos(o, i) * (int64_t)wse__elem_size(o->dtype);
+    return base + o->off + pos * (int64_t)wse__elem_size(o->dtype);
 }
 
-/* Element i of source o as bits (zero-extended); w is the fabin wavelet. */
-static uint32_t load(const wse_dsd *o, uint8_t *base, uint32_t i, uint32_t w)
+/* Source o's element at pos as bits (zero-extended); w is the fabin
+ * wavelet. */
+static uint32_t load(const wse_dsd *o, uint8_t *base, int64_t pos, uint32_t w)
 {
     unsigned sz = wse__elem_size(o->dtype);
     uint32_t v = w;
     if (o->kind == WSE_DSD_MEM || o->kind == WSE_DSD_FIFO) {
-        uint8_t *p = elem_addr(o, base, i, 1);
+        uint8_t *p = elem_addr(o, base, pos, 1);
         uint16_t v16;
         switch (sz) {
         case 1: v = *p; break;
@@ -150,11 +151,11 @@ static uint32_t load(const wse_dsd *o, uint8_t *base, uint32_t i, uint32_t w)
     return sz == 4 ? v : v & ((1u << (8 * sz)) - 1u);
 }
 
-static void store(const wse_dsd *o, uint8_t *base, uint32_t i, uint32_t v)
+static void store(const wse_dsd *o, uint8_t *base, int64_t pos, uint32_t v)
 {
     if (o->kind != WSE_DSD_MEM && o->kind != WSE_DSD_FIFO)
         return;
-    uint8_t *p = elem_addr(o, base, i, 0);
+    uint8_t *p = elem_addr(o, base, pos, 0);
     uint16_t v16 = (uint16_t)v;
     uint8_t v8 = (uint8_t)v;
     switch (wse__elem_size(o->dtype)) {
@@ -208,11 +209,12 @@ static uint32_t int16_op(int code, uint32_t a, uint32_t b, uint32_t s)
     }
 }
 
-uint32_t wse__elem_step(const wse_elem_op *op, uint8_t *base, uint32_t i, uint32_t w)
+/* One element, each operand k at element position pos[k]. */
+static uint32_t step_at(const wse_elem_op *op, uint8_t *base, const int64_t *pos, uint32_t w)
 {
     const wse_dsd *d = &op->opd[0], *a = &op->opd[1], *b = &op->opd[2], *c = &op->opd[3];
-    uint32_t va = a->kind ? load(a, base, i, w) : 0;
-    uint32_t vb = b->kind ? load(b, base, i, w) : 0;
+    uint32_t va = a->kind ? load(a, base, pos[1], w) : 0;
+    uint32_t vb = b->kind ? load(b, base, pos[2], w) : 0;
     uint32_t r;
     if (op->code == EL_MOV) {
         r = va;
@@ -224,15 +226,93 @@ uint32_t wse__elem_step(const wse_elem_op *op, uint8_t *base, uint32_t i, uint32
         r = int16_op(op->code, va, vb, op->s);
     } else {
         float fb = b->kind ? to_float(b->dtype, vb) : pe_bits_f32(op->s);
-        float fc = c->kind ? to_float(c->dtype, load(c, base, i, w)) : pe_bits_f32(op->s);
+        float fc = c->kind ? to_float(c->dtype, load(c, base, pos[3], w)) : pe_bits_f32(op->s);
         r = from_float(d->dtype, wse__elem_fcompute(op->code, to_float(a->dtype, va), fb, fc));
     }
-    store(d, base, i, r);
+    store(d, base, pos[0], r);
     return r;
+}
+
+uint32_t wse__elem_step(const wse_elem_op *op, uint8_t *base, uint32_t i, uint32_t w)
+{
+    int64_t pos[4];
+    for (int k = 0; k < 4; k++)
+        pos[k] = op->opd[k].kind == WSE_DSD_MEM ? wse__elem_pos(&op->opd[k], i) : 0;
+    return step_at(op, base, pos, w);
+}
+
+/* Memory operand d's walk, element by element in order: its position
+ * follows from the previous one (no division per element). */
+typedef struct walk {
+    int32_t idx[WSE_DSD_DIMS];
+} walk;
+
+static void walk_next(const wse_dsd *d, walk *w, int64_t *pos)
+{
+    *pos += d->stride[0];
+    if (++w->idx[0] < d->extent[0])
+        return;
+    for (int k = 0; k + 1 < d->ndim; k++) {
+        /* dimension k wraps: back to its start, one step in k + 1 */
+        w->idx[k] = 0;
+        *pos += (int64_t)d->stride[k + 1] - (int64_t)d->extent[k] * d->stride[k];
+        if (++w->idx[k + 1] < d->extent[k + 1])
+            return;
+    }
+}
+
+/* Whether op is float arithmetic on fp32 memory operands only: the
+ * common case, done without step_at's per-element type dispatch. */
+static int all_f32(const wse_elem_op *op)
+{
+    for (int k = 0; k < 4; k++)
+        if (op->opd[k].kind != WSE_DSD_NONE &&
+            (op->opd[k].kind != WSE_DSD_MEM || op->opd[k].dtype != WSE_F32))
+            return 0;
+    return op->code >= EL_ADD && op->code <= EL_FMA;
+}
+
+static inline float ld_f32(const uint8_t *base, const wse_dsd *o, int64_t pos)
+{
+    float f;
+    memcpy(&f, base + o->off + pos * 4, 4);
+    return f;
+}
+
+/* step_at's float branch for all_f32 ops, element by element in order
+ * (the same arithmetic, so the same bits). */
+static void run_f32(const wse_elem_op *op, uint8_t *base, uint32_t n)
+{
+    const wse_dsd *d = &op->opd[0], *a = &op->opd[1], *b = &op->opd[2], *c = &op->opd[3];
+    int64_t pos[4] = { 0, 0, 0, 0 };
+    walk w[4];
+    memset(w, 0, sizeof w);
+    float s = pe_bits_f32(op->s);
+    for (uint32_t i = 0; i < n; i++) {
+        float fa = ld_f32(base, a, pos[1]);
+        float fb = b->kind ? ld_f32(base, b, pos[2]) : s;
+        float fc = c->kind ? ld_f32(base, c, pos[3]) : s;
+        float r = wse__elem_fcompute(op->code, fa, fb, fc);
+        memcpy(base + d->off + pos[0] * 4, &r, 4);
+        for (int k = 0; k < 4; k++)
+            if (op->opd[k].kind == WSE_DSD_MEM)
+                walk_next(&op->opd[k], &w[k], &pos[k]);
+    }
 }
 
 void wse__elem_run(const wse_elem_op *op, uint8_t *base, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++)
-        wse__elem_step(op, base, i, 0);
+    if (all_f32(op)) {
+        run_f32(op, base, n);
+        return;
+    }
+    int64_t pos[4] = { 0, 0, 0, 0 };
+    walk w[4];
+    memset(w, 0, sizeof w);
+    for (uint32_t i = 0; i < n; i++) {
+        step_at(op, base, pos, 0);
+        for (int k = 0; k < 4; k++)
+            if (op->opd[k].kind == WSE_DSD_MEM)
+                walk_next(&op->opd[k], &w[k], &pos[k]);
+    }
 }
