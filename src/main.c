@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <unistd.h>
 #include <mpi.h>
+#include "wse/io.h"
 #include "wse/programs.h"
 #include "wse/run.h"
 
@@ -38,7 +39,8 @@ static const char options_help[] =
     "  --program-lib FILE.so  load programs built outside wsemu (repeatable; see README)\n"
     "  --threads N            worker threads (shard rows) per rank (default: the cores hwloc gives\n"
     "                         the rank, at most one per 64 Ki PEs of its shard)\n"
-    "  --json                 print the report as JSON on stdout instead of the summary\n"
+    "  --json                 print the report (check: the job's plan) as JSON on stdout,\n"
+    "                         instead of the summary; also with --quiet\n"
     "  --quiet                print nothing on success (no progress either)\n"
     "  --progress SECONDS     progress on stderr this often (default 10)\n"
     "  -h, --help             this help\n"
@@ -280,6 +282,31 @@ static int agree_status(int status, const char *msg, int rank)
     return worst;
 }
 
+/* What `check --json` says of a job that passed. */
+static void check_json(const cli *c, const wse_report *rep)
+{
+    wse_json j;
+    wse_json_init(&j, stdout);
+    wse_json_object_begin(&j, NULL);
+    wse_json_str(&j, "job", c->opt.job_path);
+    wse_json_bool(&j, "ok", 1);
+    wse_json_str(&j, "program", rep->program);
+    wse_json_str(&j, "topology", rep->topology);
+    wse_json_object_begin(&j, "region");
+    wse_json_int(&j, "x", rep->region.x);
+    wse_json_int(&j, "y", rep->region.y);
+    wse_json_int(&j, "width", rep->region.width);
+    wse_json_int(&j, "height", rep->region.height);
+    wse_json_uint(&j, "pes", (uint64_t)rep->region.width * (uint64_t)rep->region.height);
+    wse_json_object_end(&j);
+    wse_json_int(&j, "ranks", rep->ranks);
+    wse_json_int(&j, "grid_x", rep->grid_px);
+    wse_json_int(&j, "grid_y", rep->grid_py);
+    wse_json_int(&j, "threads", rep->threads);
+    wse_json_object_end(&j);
+    fputc('\n', stdout);
+}
+
 static int exit_status(int rc)
 {
     switch (rc) {
@@ -331,16 +358,17 @@ int main(int argc, char **argv)
         wse_error_format(&err, buf, sizeof buf);
         fprintf(stderr, "%s%s\n", err.file[0] ? "" : "wsemu: ", buf);
     }
-    if (c.opt.check_only && rc == 0 && !c.quiet)
+    /* --json asks for stdout, so it prints even with --quiet */
+    if (c.opt.check_only && rc == 0 && c.json)
+        check_json(&c, &rep);
+    else if (c.opt.check_only && rc == 0 && !c.quiet)
         printf("%s: OK (%s on %s, region %dx%d, %llu PEs)\n", c.opt.job_path, rep.program,
                rep.topology, rep.region.width, rep.region.height,
                (unsigned long long)rep.region.width * (unsigned long long)rep.region.height);
-    else if (!c.opt.check_only && (rc == 0 || rc == WSE_EVERIFY) && !c.quiet) {
-        if (c.json)
-            wse_report_json(&rep, stdout);
-        else
-            wse_report_print(&rep, stdout);
-    }
+    else if (!c.opt.check_only && (rc == 0 || rc == WSE_EVERIFY) && c.json)
+        wse_report_json(&rep, stdout);
+    else if (!c.opt.check_only && (rc == 0 || rc == WSE_EVERIFY) && !c.quiet)
+        wse_report_print(&rep, stdout);
 out:
     fflush(stdout);
     for (int l = 0; l < c.n_libs; l++)

@@ -91,6 +91,13 @@ expect 2 "$WSEMU" check jobs/heat2d.yaml --set mode=relaxed &&
 expect 2 "$WSEMU" run jobs/heat2d.yaml --grid 0x1 && grep -q -- "--grid wants PxQ" "$TMP/err" || fail "bad --grid message"
 expect 2 "$WSEMU" run jobs/heat2d.yaml --threads x && grep -q -- "--threads wants a number" "$TMP/err" || fail "bad --threads message"
 expect 0 "$WSEMU" check jobs/heat2d.yaml && grep -q 'OK' "$TMP/out" || fail "check OK output"
+# --json prints JSON on stdout, for check too, and even with --quiet
+expect 0 "$WSEMU" check jobs/heat2d.yaml --json &&
+    /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"] is True and r["region"]["pes"] == 4096 and r["program"] == "heat2d"' "$TMP/out" ||
+    fail "check --json: $(cat "$TMP/out")"
+expect 0 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --set params.steps=2 --json --quiet &&
+    /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["cycles"] > 0 and len(r["digest"]) == 16' "$TMP/out" ||
+    fail "run --json --quiet: $(cat "$TMP/out")"
 
 # --- a run with --out: outputs, report, digest
 expect 0 "$WSEMU" run jobs/heat2d.yaml --topology 8x8 --set params.steps=5 --out "$TMP/o1" || true
