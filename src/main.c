@@ -6,7 +6,6 @@
  * SRAM budget).  Only rank 0 prints; every rank exits with the same
  * status after agreeing on it.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "wse/io.h"
 #include "wse/programs.h"
 #include "wse/run.h"
+#include "wse/shard.h"
 
 #ifndef WSE_VERSION
 #define WSE_VERSION "unknown"
@@ -227,10 +227,8 @@ static void list_programs(const cli *c)
         print_program(wse_program_at(i));
 }
 
-/* Load every --program-lib.  Returns -1 to go on, else an exit status
- * with its message in msg (a rank may fail alone: a library one node
- * lacks). */
-static int load_libs(cli *c, char *msg, size_t n)
+/* Load every --program-lib.  Returns 0, or WSE_ECONFIG with err set. */
+static int load_libs(cli *c, wse_error *err)
 {
     for (int l = 0; l < c->n_libs; l++) {
         const char *path = c->libs[l];
@@ -239,15 +237,14 @@ static int load_libs(cli *c, char *msg, size_t n)
         snprintf(buf, sizeof buf, "%s%s", strchr(path, '/') ? "" : "./", path);
         void *h = dlopen(buf, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
-            snprintf(msg, n, "%s: error: cannot load program library: %s\n", path, dlerror());
-            return 2;
+            return wse_error_set(err, WSE_ECONFIG, path, 0, 0, "cannot load program library: %s", dlerror());
         }
         c->handles[l] = h;
         wse_user_program_fn fn;
         *(void **)&fn = dlsym(h, WSE_USER_PROGRAM_SYMBOL);
         if (!fn) {
-            snprintf(msg, n, "%s: error: no function %s() in the library\n", path, WSE_USER_PROGRAM_SYMBOL);
-            return 2;
+            return wse_error_set(err, WSE_ECONFIG, path, 0, 0, "no function %s() in the library",
+                                 WSE_USER_PROGRAM_SYMBOL);
         }
         for (int i = 0; fn(i) && c->opt.n_programs < MAX_USER_PROGRAMS; i++) {
             const wse_program *p = fn(i);
@@ -255,31 +252,26 @@ static int load_libs(cli *c, char *msg, size_t n)
                 /* before api_version existed the struct began with a pointer */
                 int known = p->api_version > 0 && p->api_version < 1000;
                 if (known)
-                    snprintf(msg, n, "%s: error: program %d was built against PE API version %d, but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h\n",
-                             path, i, p->api_version, WSE_API_VERSION);
-                else
-                    snprintf(msg, n, "%s: error: program %d was built against an older PE API (before version 2), but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h\n",
-                             path, i, WSE_API_VERSION);
-                return 2;
+                    return wse_error_set(err, WSE_ECONFIG, path, 0, 0,
+                                         "program %d was built against PE API version %d, but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h",
+                                         i, p->api_version, WSE_API_VERSION);
+                return wse_error_set(err, WSE_ECONFIG, path, 0, 0,
+                                     "program %d was built against an older PE API (before version 2), but this wsemu has version %d: rebuild it against this wsemu's wse/pe.h",
+                                     i, WSE_API_VERSION);
             }
             c->programs[c->opt.n_programs++] = p;
         }
     }
     c->opt.programs = c->programs;
-    return -1;
+    return 0;
 }
 
-/* After a step some ranks may fail alone: every rank takes the worst
- * status (-1: all go on), and the lowest failing rank prints its message,
- * so there is exactly one. */
-static int agree_status(int status, const char *msg, int rank)
+/* An error as one line on stderr (rank 0 calls it). */
+static void print_error(const wse_error *err)
 {
-    int worst = status, first = 0, mine = status >= 0 ? rank : INT_MAX;
-    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (worst >= 0 && rank == first)
-        fputs(msg, stderr);
-    return worst;
+    char buf[2048];
+    wse_error_format(err, buf, sizeof buf);
+    fprintf(stderr, "%s%s\n", err->file[0] ? "" : "wsemu: ", buf);
 }
 
 /* What `check --json` says of a job that passed. */
@@ -331,9 +323,16 @@ int main(int argc, char **argv)
     int status = parse(argc, argv, &c, rank);
     if (status >= 0)
         goto out;
-    char msg[4096] = "";
-    if ((status = agree_status(load_libs(&c, msg, sizeof msg), msg, rank)) >= 0)
+    wse_error err;
+    wse_error_clear(&err);
+    /* a rank may fail alone (a library one node lacks): agreed, as every
+     * collective step is, so that no rank waits for another */
+    if (wse_agree(MPI_COMM_WORLD, load_libs(&c, &err), &err)) {
+        if (rank == 0)
+            print_error(&err);
+        status = 2;
         goto out;
+    }
     if (!strcmp(c.cmd, "programs")) {
         if (rank == 0)
             list_programs(&c);
@@ -345,19 +344,14 @@ int main(int argc, char **argv)
     c.opt.comm = MPI_COMM_WORLD;
     c.opt.progress = (rank == 0 && !c.quiet) ? stderr : NULL;
     wse_report rep;
-    wse_error err;
-    wse_error_clear(&err);
     int rc = wse_run(&c.opt, &rep, &err);
     int worst = rc;
     MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     status = exit_status(worst);
     if (rank != 0)
         goto out;
-    if (rc) {
-        char buf[2048];
-        wse_error_format(&err, buf, sizeof buf);
-        fprintf(stderr, "%s%s\n", err.file[0] ? "" : "wsemu: ", buf);
-    }
+    if (rc)
+        print_error(&err);
     /* --json asks for stdout, so it prints even with --quiet */
     if (c.opt.check_only && rc == 0 && c.json)
         check_json(&c, &rep);
