@@ -76,7 +76,7 @@ static void print_thermal(const wse_report *r, FILE *f)
     fprintf(f, "                   steady state, %dx%d cells of %dx%d PEs, within %.1g K (%d iterations)\n",
             h->cols, h->rows, h->cell_w, h->cell_h, h->bound_k, h->iters);
     if (h->picture)
-        fprintf(f, "                   temperature.png: %.2f C (dark) to %.2f C (pale yellow), bar on the right\n",
+        fprintf(f, "                   " WSE_THERMAL_PICTURE_FILE ": %.2f C (dark) to %.2f C (pale yellow), bar on the right\n",
                 h->scale_min_c, h->scale_max_c);
 }
 
@@ -222,7 +222,7 @@ static void json_thermal(wse_json *j, const wse_report *r)
     wse_json_int(j, "iterations", h->iters);
     if (h->picture) {
         wse_json_object_begin(j, "picture");
-        wse_json_str(j, "file", "temperature.png");
+        wse_json_str(j, "file", WSE_THERMAL_PICTURE_FILE);
         wse_json_num(j, "scale_min_c", h->scale_min_c);
         wse_json_num(j, "scale_max_c", h->scale_max_c);
         wse_json_str(j, "colours", "dark violet (min) to pale yellow (max); bar on the right, max at the top");

@@ -54,6 +54,8 @@ typedef struct run_ctx {
     int tty, open_line;
 } run_ctx;
 
+#define REPORT_FILE "report.json"     /* in --out, written last */
+
 /* A file the user named that cannot be read is bad input, like a typo. */
 static int as_input_error(int rc, wse_error *err)
 {
@@ -135,8 +137,8 @@ static int prepare_out_dir(run_ctx *c, wse_error *err)
     if (!rc && access(dir, W_OK | X_OK) != 0)
         rc = wse_error_set(err, WSE_EIO, dir, 0, 0, "cannot write to the output directory: %s",
                            strerror(errno));
-    static const char *const run_files[] = { "report.json", "power.npy", "temperature.npy",
-                                             "temperature.png" };
+    static const char *const run_files[] = { REPORT_FILE, WSE_THERMAL_POWER_FILE,
+                                             WSE_THERMAL_TEMPERATURE_FILE, WSE_THERMAL_PICTURE_FILE };
     char path[WSE_PATH_MAX + WSE_NAME_MAX + 8];
     for (size_t i = 0; !rc && i < sizeof run_files / sizeof run_files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, run_files[i]);
@@ -333,7 +335,7 @@ static int fill_report(FILE *f, void *arg) { return wse_report_json(arg, f); }
 static int write_report(run_ctx *c, wse_error *err)
 {
     char path[WSE_PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/report.json", c->opt->out_dir);
+    snprintf(path, sizeof path, "%s/" REPORT_FILE, c->opt->out_dir);
     return wse_file_write_atomic(path, fill_report, c->rep, err);
 }
 

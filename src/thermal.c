@@ -400,10 +400,10 @@ static int finish(const wse_topology *t, const wse_cells *g, const wse_engine_st
     }
     if (!rc && out_dir) {
         char path[WSE_PATH_MAX + 32];
-        rc = save_map(out_dir, "power.npy", g, power, err);
+        rc = save_map(out_dir, WSE_THERMAL_POWER_FILE, g, power, err);
         if (!rc)
-            rc = save_map(out_dir, "temperature.npy", g, temp, err);
-        snprintf(path, sizeof path, "%s/temperature.png", out_dir);
+            rc = save_map(out_dir, WSE_THERMAL_TEMPERATURE_FILE, g, temp, err);
+        snprintf(path, sizeof path, "%s/" WSE_THERMAL_PICTURE_FILE, out_dir);
         if (!rc)
             rc = write_picture(path, t, g, temp, s->scale_min_c, s->scale_max_c, err);
         s->picture = rc == 0;

@@ -137,6 +137,11 @@ typedef struct wse_thermal_summary {
  * C), float32 [rows, cols], and temperature.png, each atomically.  sum is
  * the same on every rank.  Returns 0 or an error agreed by every rank.
  */
+/* The files wse_thermal_run writes into out_dir. */
+#define WSE_THERMAL_POWER_FILE "power.npy"
+#define WSE_THERMAL_TEMPERATURE_FILE "temperature.npy"
+#define WSE_THERMAL_PICTURE_FILE "temperature.png"
+
 int wse_thermal_run(wse_sim *s, const wse_topology *t, wse_rect region,
                     const wse_engine_stats *st, const char *out_dir,
                     wse_thermal_summary *sum, wse_error *err);
