@@ -261,6 +261,14 @@ static void walk_next(const wse_dsd *d, walk *w, int64_t *pos)
     }
 }
 
+/* Every memory operand of op on to its next element. */
+static void walk_ops(const wse_elem_op *op, walk *w, int64_t *pos)
+{
+    for (int k = 0; k < 4; k++)
+        if (op->opd[k].kind == WSE_DSD_MEM)
+            walk_next(&op->opd[k], &w[k], &pos[k]);
+}
+
 /* Whether op is float arithmetic on fp32 memory operands only: the
  * common case, done without step_at's per-element type dispatch. */
 static int all_f32(const wse_elem_op *op)
@@ -294,9 +302,7 @@ static void run_f32(const wse_elem_op *op, uint8_t *base, uint32_t n)
         float fc = c->kind ? ld_f32(base, c, pos[3]) : s;
         float r = wse__elem_fcompute(op->code, fa, fb, fc);
         memcpy(base + d->off + pos[0] * 4, &r, 4);
-        for (int k = 0; k < 4; k++)
-            if (op->opd[k].kind == WSE_DSD_MEM)
-                walk_next(&op->opd[k], &w[k], &pos[k]);
+        walk_ops(op, w, pos);
     }
 }
 
@@ -311,8 +317,6 @@ void wse__elem_run(const wse_elem_op *op, uint8_t *base, uint32_t n)
     memset(w, 0, sizeof w);
     for (uint32_t i = 0; i < n; i++) {
         step_at(op, base, pos, 0);
-        for (int k = 0; k < 4; k++)
-            if (op->opd[k].kind == WSE_DSD_MEM)
-                walk_next(&op->opd[k], &w[k], &pos[k]);
+        walk_ops(op, w, pos);
     }
 }
