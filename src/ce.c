@@ -287,7 +287,7 @@ static uint32_t ready_queue(wse_engine *e, uint32_t pe, int color, uint64_t t, u
         if (q->kind != Q_CE || q->color != color)
             continue;
         queue_sync(q, t);
-        if (queue_visible(e, q) > 0 && !control_head(e, pe, i, w))
+        if (queue_visible(q) > 0 && !control_head(e, pe, i, w))
             return i;
     }
     return WSE_NONE;
@@ -318,7 +318,7 @@ static uint32_t fabin_ready(wse_engine *e, uint32_t pe, const wse_op *op, uint64
     if (op->flags & OPF_ONE_QUEUE) {        /* the common case: no scan */
         wse_queue *q = &e->q[op->queue];
         queue_sync(q, t);
-        if (queue_visible(e, q) == 0 || control_head(e, pe, op->queue, w))
+        if (queue_visible(q) == 0 || control_head(e, pe, op->queue, w))
             return WSE_NONE;
         return op->queue;
     }
@@ -358,7 +358,7 @@ static int fabout_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
     if (op->kind == OP_FABOUT)
         memcpy(&w, sram_base(e, pe) + op->addr + (int64_t)op->done * op->stride * 4, 4);
     queue_push(e, op->queue, w, (op->flags & WSE_CONTROL) != 0);
-    sched_wake(e, pe, t + (uint64_t)e->latency);
+    sched_wake(e, pe, t + r->lat);
     e->cnt[pe].sent++;
     e->st.wavelets_sent++;
     return 1;
@@ -390,7 +390,7 @@ static int dsd_step(wse_engine *e, uint32_t pe, wse_op *op, uint64_t t)
     e->cnt[pe].sram_bytes += x->el.sram_bytes;
     if (op_gives(op->kind)) {
         queue_push(e, x->out_queue, v, 0);
-        sched_wake(e, pe, t + (uint64_t)e->latency);
+        sched_wake(e, pe, t + e->q[x->out_queue].lat);
         e->cnt[pe].sent++;
         e->st.wavelets_sent++;
     }
@@ -519,7 +519,7 @@ static void dispatch(wse_engine *e, uint32_t pe, int ramp_in,
             if (!control && (!is_data || (ready & bit)))
                 continue;
             queue_sync(q, t);
-            if (queue_visible(e, q) == 0)
+            if (queue_visible(q) == 0)
                 continue;
             uint32_t w;
             if (control_head(e, pe, i, &w)) {

@@ -1023,6 +1023,42 @@ static const cfg_field resource_fields[] = {
 };
 SCHEMA(resource_schema, resource_fields, NULL);
 
+/* Defects and spare PEs (docs/MODEL.md, "Defects and spare PEs").  Without
+ * the section the wafer is perfect and a job may not name defects. */
+static const char *const scheme_names[] = { "none", "column_shift", "row_shift", "row_retire", NULL };
+static const cfg_field yield_fields[] = {
+    { .key = "scheme", .type = T_ENUM, .offset = TOFF(yield_scheme), .names = scheme_names,
+      .def = "column_shift" },
+    FIELD("die_width_pes", T_INT, TOFF(die_width), 1, 4096, NULL, REQ),
+    FIELD("die_height_pes", T_INT, TOFF(die_height), 1, 4096, NULL, REQ),
+    FIELD("spare_rows_per_die", T_INT, TOFF(spare_rows), 0, 64, "1", OPT),
+    FIELD("spare_cols_per_die", T_INT, TOFF(spare_cols), 0, 64, "0", OPT),
+    FIELD("bypass_cycles_per_pe", T_INT, TOFF(bypass_cycles_per_pe), 0, 8, "1", OPT),
+    FIELD("pe_area_mm2", T_DBL, TOFF(pe_area_mm2), 1e-6, 1e4, "0.0544", OPT),
+};
+SCHEMA(yield_schema, yield_fields, NULL);
+
+/* The spares a scheme uses must be there, and only those. */
+static int yield_check(const cfg_ctx *c, const cfg_node *map, wse_topology *t)
+{
+    const cfg_node *y = map_get(map, "yield");
+    if (!y) {
+        t->yield_scheme = WSE_REPAIR_NONE;
+        t->die_width = t->die_height = t->spare_rows = t->spare_cols = 0;
+        return 0;
+    }
+    if (t->die_width > t->width || t->die_height > t->height)
+        return cfg_fail(c, y, "yield: a %dx%d die is larger than the %dx%d fabric", t->die_width, t->die_height, t->width, t->height);
+    int rows = t->yield_scheme == WSE_REPAIR_COLUMN_SHIFT || t->yield_scheme == WSE_REPAIR_ROW_RETIRE;
+    if (t->yield_scheme == WSE_REPAIR_NONE && (t->spare_rows || t->spare_cols))
+        return cfg_fail(c, y, "yield: scheme 'none' uses no spares: set spare_rows_per_die and spare_cols_per_die to 0");
+    if (rows && t->spare_cols)
+        return cfg_fail(c, y, "yield: scheme '%s' uses spare rows, not spare_cols_per_die = %d", scheme_names[t->yield_scheme], t->spare_cols);
+    if (t->yield_scheme == WSE_REPAIR_ROW_SHIFT && t->spare_rows)
+        return cfg_fail(c, y, "yield: scheme 'row_shift' uses spare columns, not spare_rows_per_die = %d", t->spare_rows);
+    return 0;
+}
+
 static const char *const arch_names[] = { "wse2", "wse3", NULL };
 
 /*
@@ -1076,6 +1112,8 @@ static int topo_check(const cfg_ctx *c, const cfg_node *map, void *obj)
 {
     wse_topology *t = obj;
     int rc = arch_defaults(c, map, t);
+    if (!rc)
+        rc = yield_check(c, map, t);
     if (rc)
         return rc;
     if (t->reserved_bytes >= t->sram_bytes)
@@ -1103,6 +1141,7 @@ static const cfg_field topo_fields[] = {
     SECTION("energy", energy_schema, OPT),
     SECTION("resources", resource_schema, OPT),
     SECTION("thermal", thermal_schema, OPT),
+    SECTION("yield", yield_schema, OPT),
 };
 SCHEMA(topo_schema, topo_fields, topo_check);
 
@@ -1336,6 +1375,42 @@ static const cfg_field region_fields[] = {
 };
 SCHEMA(region_schema, region_fields, NULL);
 
+/* A defect map: exactly one of a file (relative to the job file) or a
+ * generator's density. */
+static const char *const unrepairable_names[] = { "fail", "shrink", NULL };
+static int defects_check(const cfg_ctx *c, const cfg_node *map, void *obj)
+{
+    wse_defect_spec *d = &((wse_job *)obj)->defects;
+    const cfg_node *file = map_get(map, "file"), *gen = map_get(map, "d0_per_mm2");
+    if ((file != NULL) == (gen != NULL))
+        return cfg_fail(c, map, "defects needs exactly one of 'file' (a defect map) or 'd0_per_mm2' (a generator)");
+    if (file && (map_get(map, "alpha") || map_get(map, "seed") || map_get(map, "pe_area_mm2")))
+        return cfg_fail(c, map, "defects: alpha, seed and pe_area_mm2 are for the generator, not a file");
+    d->kind = file ? WSE_DEFECTS_FILE : WSE_DEFECTS_GENERATE;
+    snprintf(d->file, sizeof d->file, "%s", map->origin ? map->origin : c->path);
+    d->line = map->line;
+    d->column = map->column;
+    if (!file || d->path[0] == '/' || !c->dir)
+        return 0;
+    char full[WSE_PATH_MAX];
+    int len = snprintf(full, sizeof full, "%s/%s", c->dir, d->path);
+    if (len < 0 || (size_t)len >= sizeof full)
+        return cfg_fail(c, file, "path of the defect map is too long (at most %d characters)", WSE_PATH_MAX - 1);
+    memcpy(d->path, full, (size_t)len + 1);
+    return 0;
+}
+
+static const cfg_field defects_fields[] = {
+    FIELD("file", T_STR, JOFF(defects.path), 0, WSE_PATH_MAX - 1, NULL, OPT),
+    FIELD("d0_per_mm2", T_DBL, JOFF(defects.d0_per_mm2), 0, 1e3, "0", OPT),
+    FIELD("alpha", T_DBL, JOFF(defects.alpha), 1e-6, 1e9, NULL, OPT),
+    FIELD("seed", T_U64, JOFF(defects.seed), 0, 0, "1", OPT),
+    FIELD("pe_area_mm2", T_DBL, JOFF(defects.pe_area_mm2), 1e-6, 1e4, NULL, OPT),
+    { .key = "on_unrepairable", .type = T_ENUM, .offset = JOFF(defects.shrink),
+      .names = unrepairable_names, .def = "fail" },
+};
+SCHEMA(defects_schema, defects_fields, defects_check);
+
 static const cfg_field job_fields[] = {
     FIELD("topology", T_STR, JOFF(topology), 0, WSE_PATH_MAX - 1, NULL, REQ),
     FIELD("program", T_STR, JOFF(program), 0, WSE_NAME_MAX - 1, NULL, REQ),
@@ -1348,6 +1423,7 @@ static const cfg_field job_fields[] = {
     FIELD("window_cycles", T_I64, JOFF(window_cycles), 0, 1e9, "0", OPT),
     FIELD("verify", T_BOOL, JOFF(verify), 0, 1, "false", OPT),
     FIELD("max_cycles", T_I64, JOFF(max_cycles), 1, 1e15, "1000000000000", OPT),
+    SECTION("defects", defects_schema, OPT),
 };
 SCHEMA(job_schema, job_fields, job_check);
 

@@ -28,6 +28,7 @@
 #include "limits_int.h"
 #include "wse/engine.h"
 #include "wse/pe.h"
+#include "wse/yield.h"
 
 #define WSE_NONE 0xffffffffu
 
@@ -50,7 +51,11 @@ typedef struct wse_queue {
     uint32_t stamp;             /* low 32 bits of the cycle; see queue_sync() */
     uint32_t push_hist, pop_hist;
     uint8_t head, tail;         /* cumulative counts, mod 256 */
-    uint8_t color, port, kind;
+    uint8_t color, port;
+    uint8_t kind : 3;           /* Q_* */
+    uint8_t lat : 5;            /* cycles a push takes to become visible and a
+                                 * pop to return its credit: the hop latency,
+                                 * plus a stretched link's extra (yield.c) */
     uint8_t txports;            /* Q_ROUTER: output port mask; a CE queue fed
                                  * straight from a link (or its ghost): RAMP */
     uint8_t up_remote;          /* its producer is in a neighbour shard */
@@ -355,6 +360,18 @@ static inline void pe_coords(const wse_engine *e, uint32_t pe, int *x, int *y)
 {
     *x = e->shard.x + (int)(pe % (uint32_t)e->shard.width);
     *y = e->shard.y + (int)(pe / (uint32_t)e->shard.width);
+}
+
+/* Latency of the link into region-relative PE (x, y) through port: the
+ * hop latency, plus what a defect repair adds when it stretched the link
+ * (wse/yield.h); the ramp's is the hop latency. */
+static inline unsigned link_latency(const wse_engine *e, int x, int y, int port)
+{
+    if (!e->topo.wafer || port >= 4)
+        return (unsigned)e->latency;
+    return (unsigned)(e->latency + e->topo.bypass_cycles_per_pe *
+                                       wse_wafer_link_extra(e->topo.wafer, e->region.x + x,
+                                                            e->region.y + y, port));
 }
 
 static inline int pe_xy(const wse_engine *e, uint32_t pe, int *y)

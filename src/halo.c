@@ -53,6 +53,10 @@ static int make_ghosts(wse_engine *e, uint32_t *qi)
                 q->color = r->color;
                 q->port = (uint8_t)facing;
                 q->kind = Q_GHOST;
+                /* the link into the halo PE, beside the owned one */
+                int x, y;
+                pe_coords(e, side_pe(e, s, o), &x, &y);
+                q->lat = link_latency(e, x + pe_port_dx(s), y + pe_port_dy(s), facing) & 31u;
                 /* as the queue it stands for: fed straight to the CE? */
                 q->txports = r->tx == WSE_RAMP && r->xi == WSE_NONE ? WSE_RAMP : 0;
                 q->tx = WSE_NONE;
@@ -191,14 +195,14 @@ int wse__halo_apply(wse_engine *e, int side, const wse_event *ev, uint32_t n,
                                  "bad halo event (side %s, position %u, cycle %llu at %llu)",
                                  wse__port_name[side], pos, (unsigned long long)ev[i].cycle,
                                  (unsigned long long)now);
-        uint64_t due = ev[i].cycle + (uint64_t)e->latency;
+        uint32_t qi = pop ? e->ghost_first[side] + pos : e->bq[side][pos].q;
+        uint64_t due = ev[i].cycle + e->q[qi].lat;
         uint32_t bit = age < 32 ? 1u << age : 0;    /* older: long visible */
         if (!pop && due < now) {
             e->st.late_wavelets++;
             e->st.late_cycles += now - due;
         }
         if (pop) {
-            uint32_t qi = e->ghost_first[side] + pos;
             wse_queue *q = &e->q[qi];
             queue_sync(q, now);
             q->head++;

@@ -28,6 +28,9 @@
  * last 32 cycles in uint32_t histories, and wakes less than WSE_RING
  * cycles ahead go into the ring: both must exceed the latency. */
 #define WSE_MAX_HOP_LATENCY 16
+/* One link's latency: the hop latency plus what a defect repair adds to a
+ * stretched link (yield.c), held in wse_queue.lat. */
+#define WSE_MAX_LINK_LATENCY 31
 
 /* ---------------------------------------------------------- tasks */
 
@@ -61,6 +64,8 @@ _Static_assert(WSE_SWITCH_POSITIONS == 4, "a route record keeps 4 positions");
 #define WSE_RING 32
 _Static_assert(WSE_MAX_HOP_LATENCY < WSE_RING, "a hop must fit in the ring");
 _Static_assert(WSE_MAX_HOP_LATENCY < 32, "a hop must fit in a queue history");
+_Static_assert(WSE_MAX_LINK_LATENCY < 32 && WSE_MAX_LINK_LATENCY < WSE_RING,
+               "a stretched link must fit in a queue history and the ring");
 /* Queue stamps keep 32 bits of the cycle; every history is brought up to
  * date at least once per WSE_SWEEP_CYCLES, so 32-bit differences stay
  * exact (they must stay below 2^31). */

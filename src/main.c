@@ -355,10 +355,12 @@ int main(int argc, char **argv)
     /* --json asks for stdout, so it prints even with --quiet */
     if (c.opt.check_only && rc == 0 && c.json)
         check_json(&c, &rep);
-    else if (c.opt.check_only && rc == 0 && !c.quiet)
+    else if (c.opt.check_only && rc == 0 && !c.quiet) {
         printf("%s: OK (%s on %s, region %dx%d, %llu PEs)\n", c.opt.job_path, rep.program,
                rep.topology, rep.region.width, rep.region.height,
                (unsigned long long)rep.region.width * (unsigned long long)rep.region.height);
+        wse_report_print_wafer(&rep, stdout);
+    }
     else if (!c.opt.check_only && (rc == 0 || rc == WSE_EVERIFY) && c.json)
         wse_report_json(&rep, stdout);
     else if (!c.opt.check_only && (rc == 0 || rc == WSE_EVERIFY) && !c.quiet)

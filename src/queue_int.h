@@ -5,7 +5,8 @@
  * Every decision at cycle t uses the state at the start of t.  A queue
  * remembers the cycles of its last pushes and pops (32-cycle bit
  * histories).  A push at cycle s becomes visible to the consumer at s + L
- * (L = hop latency); a pop at s returns its credit to the producer at
+ * (L = the queue's link latency: the hop latency, more on a link a defect
+ * repair stretched); a pop at s returns its credit to the producer at
  * s + L.  So a consumer never sees a same-cycle push, and a producer counts
  * a same-cycle pop as a credit still in flight: the result does not depend
  * on the order PEs are visited in, which is what lets shards and threads
@@ -20,11 +21,11 @@
 
 /* Events of a history in the last L cycles (bit 0 = this cycle).  L = 1,
  * the common case, needs no popcount. */
-static inline unsigned queue_in_window(const wse_engine *e, uint32_t hist)
+static inline unsigned queue_in_window(unsigned lat, uint32_t hist)
 {
-    if (e->latency == 1)
+    if (lat == 1)
         return hist & 1u;
-    return popc32(hist & (uint32_t)((1ull << e->latency) - 1));
+    return popc32(hist & (uint32_t)((1ull << lat) - 1));
 }
 
 /* Bring a queue's histories to cycle t (bit 0 = cycle t).  The stamp
@@ -52,15 +53,15 @@ static inline unsigned queue_count(const wse_queue *q)
 }
 
 /* Wavelets the consumer may take at cycle t (pushed at t - L or earlier). */
-static inline unsigned queue_visible(const wse_engine *e, const wse_queue *q)
+static inline unsigned queue_visible(const wse_queue *q)
 {
-    return queue_count(q) - queue_in_window(e, q->push_hist);
+    return queue_count(q) - queue_in_window(q->lat, q->push_hist);
 }
 
 /* Whether the producer holds a credit at cycle t. */
 static inline int queue_credit(const wse_engine *e, const wse_queue *q)
 {
-    return queue_count(q) + queue_in_window(e, q->pop_hist) < (unsigned)e->depth;
+    return queue_count(q) + queue_in_window(q->lat, q->pop_hist) < (unsigned)e->depth;
 }
 
 /* Store word at the tail of queue qi, with its control flag; `bit` marks

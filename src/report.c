@@ -80,6 +80,31 @@ static void print_thermal(const wse_report *r, FILE *f)
                 h->scale_min_c, h->scale_max_c);
 }
 
+static const char *const scheme_names[] = { "none", "column_shift", "row_shift", "row_retire" };
+
+void wse_report_print_wafer(const wse_report *r, FILE *f)
+{
+    const wse_wafer_summary *w = &r->wafer;
+    if (!r->has_wafer)
+        return;
+    fprintf(f, "  wafer            %dx%d physical PEs in %dx%d dies, repair %s\n", w->phys_width,
+            w->phys_height, w->dies_x, w->dies_y, scheme_names[w->scheme & 3]);
+    fprintf(f, "                   %llu defective PEs (%llu from broken links) in %llu dies, %llu of them repaired in full; %llu spares used",
+            (unsigned long long)w->defect_pes, (unsigned long long)w->defect_links,
+            (unsigned long long)w->dies_defective, (unsigned long long)w->dies_repaired,
+            (unsigned long long)w->spares_used);
+    if (w->retired_pes)
+        fprintf(f, ", %llu PEs retired", (unsigned long long)w->retired_pes);
+    fprintf(f, "\n                   logical fabric %dx%d %s; %llu links stretched (at most %d PE pitches)\n",
+            w->width, w->height, w->formed ? "formed in full" : "formed SHRUNK",
+            (unsigned long long)w->stretched_links, w->max_extra_pitches);
+    if (r->st.cycles)
+        fprintf(f, "                   %llu wavelet hops over stretched links, %llu extra link cycles\n",
+                (unsigned long long)r->st.stretched_hops, (unsigned long long)r->st.stretch_cycles);
+    if (r->wafer_picture)
+        fprintf(f, "                   " WSE_WAFER_PNG_FILE ": defects red, spares in use orange, stretched links blue, unused spares dark\n");
+}
+
 void wse_report_print(const wse_report *r, FILE *f)
 {
     const wse_engine_stats *s = &r->st;
@@ -105,6 +130,7 @@ void wse_report_print(const wse_report *r, FILE *f)
             r->energy_compute_j, r->energy_fabric_j, r->energy_sram_j, r->energy_static_j,
             r->energy_calibrated ? "" : "\n                   illustrative: the topology's energy figures are not calibrated");
     print_thermal(r, f);
+    wse_report_print_wafer(r, f);
     si(a, sizeof a, r->pe_cycles_per_core_s, "PE-cycles/core-s");
     si(b, sizeof b, r->hops_per_s, "hops/s");
     si(c, sizeof c, r->overhead_per_pe, "B/PE");
@@ -176,6 +202,31 @@ static void json_cell(wse_json *j, const char *key, int i, int k)
     wse_json_int(j, NULL, i);
     wse_json_int(j, NULL, k);
     wse_json_array_end(j);
+}
+
+static void json_wafer(wse_json *j, const wse_report *r)
+{
+    const wse_wafer_summary *w = &r->wafer;
+    if (!r->has_wafer)
+        return;
+    wse_json_object_begin(j, "wafer");
+    wse_json_str(j, "scheme", scheme_names[w->scheme & 3]);
+    wse_json_int(j, "physical_width", w->phys_width);
+    wse_json_int(j, "physical_height", w->phys_height);
+    wse_json_int(j, "dies_x", w->dies_x);
+    wse_json_int(j, "dies_y", w->dies_y);
+    wse_json_uint(j, "defective_pes", w->defect_pes);
+    wse_json_uint(j, "defective_links", w->defect_links);
+    wse_json_uint(j, "retired_pes", w->retired_pes);
+    wse_json_uint(j, "spares_used", w->spares_used);
+    wse_json_uint(j, "dies_defective", w->dies_defective);
+    wse_json_uint(j, "dies_repaired", w->dies_repaired);
+    wse_json_bool(j, "formed", w->formed);
+    wse_json_int(j, "width", w->width);
+    wse_json_int(j, "height", w->height);
+    wse_json_uint(j, "stretched_links", w->stretched_links);
+    wse_json_int(j, "max_extra_pitches", w->max_extra_pitches);
+    wse_json_object_end(j);
 }
 
 static void json_thermal(wse_json *j, const wse_report *r)
@@ -272,6 +323,7 @@ int wse_report_json(const wse_report *r, FILE *f)
     wse_json_object_end(&j);
     json_machine(&j, r);
     json_thermal(&j, r);
+    json_wafer(&j, r);
     json_emulator(&j, r);
     if (r->verify >= 0) {
         wse_json_object_begin(&j, "verify");

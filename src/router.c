@@ -325,6 +325,8 @@ static uint32_t resolve_target(const wse_engine *e, uint32_t pe, int color, int 
 static void make_queues(wse_engine *e, const wse_route *r, uint32_t *qi)
 {
     int ce_only = r->tx == WSE_RAMP && r->xi == WSE_NONE;
+    int x, y;
+    pe_coords(e, r->pe, &x, &y);
     for (int port = 0; port < WSE_NPORTS; port++) {
         if (!(r->rx_all & pe_port_mask(port)))
             continue;
@@ -333,6 +335,7 @@ static void make_queues(wse_engine *e, const wse_route *r, uint32_t *qi)
         q->color = r->color;
         q->port = (uint8_t)port;
         q->kind = r->xi != WSE_NONE ? Q_ROUTER_X : ce_only ? Q_CE : Q_ROUTER;
+        q->lat = link_latency(e, x, y, port) & 31u;
         q->txports = r->tx;
         q->tx = r->xi != WSE_NONE ? r->xi : WSE_NONE;
     }
@@ -342,6 +345,7 @@ static void make_queues(wse_engine *e, const wse_route *r, uint32_t *qi)
         q->color = r->color;
         q->port = WSE_PORT_ROUTER;
         q->kind = Q_CE;
+        q->lat = (unsigned)e->latency & 31u;
         q->tx = WSE_NONE;
     }
 }
@@ -477,7 +481,7 @@ void wse__router_popped(wse_engine *e, uint32_t pe, uint32_t qi, uint64_t t)
         return;
     }
     /* a queue that was popped was pushed: its producer exists here */
-    sched_wake(e, (uint32_t)((int32_t)pe + e->step[q->port]), t + (uint64_t)e->latency);
+    sched_wake(e, (uint32_t)((int32_t)pe + e->step[q->port]), t + q->lat);
 }
 
 /* After pushing word into queue tg from PE pe's output port at t. */
@@ -485,7 +489,7 @@ static void pushed(wse_engine *e, uint32_t pe, int port, uint32_t tg, uint32_t w
                    unsigned ctrl, uint64_t t)
 {
     if (tg < e->nq_own) {       /* resolved, so the neighbour exists here */
-        sched_wake(e, (uint32_t)((int32_t)pe + e->step[port]), t + (uint64_t)e->latency);
+        sched_wake(e, (uint32_t)((int32_t)pe + e->step[port]), t + e->q[tg].lat);
         return;
     }
     wse__halo_wavelet(e, port, tg, word, ctrl, t);
@@ -519,6 +523,11 @@ static inline void hop(wse_engine *e, uint32_t pe, int port, uint32_t tq, uint32
     if (port < 4) {
         e->cnt[pe].link_out[port]++;
         e->st.hops++;
+        unsigned lat = e->q[tq].lat;
+        if (lat != (unsigned)e->latency) {
+            e->st.stretched_hops++;
+            e->st.stretch_cycles += lat - (unsigned)e->latency;
+        }
     }
 }
 
@@ -640,7 +649,7 @@ static int route_one(wse_engine *e, uint32_t pe, uint32_t qi, uint32_t *used, ui
     /* Wavelets still in flight wake this PE when they arrive, so only the
      * visible ones count: that keeps even the set of visits independent of
      * the order PEs are visited in, hence of the decomposition. */
-    unsigned vis = queue_visible(e, q);
+    unsigned vis = queue_visible(q);
     if (vis == 0)
         return 0;
     if (q->kind == Q_ROUTER_X)

@@ -41,6 +41,7 @@ typedef struct run_ctx {
     void *params;
     wse_grid *grid;
     wse_sim *sim;
+    wse_wafer *wafer;           /* the job's defect map repaired, or NULL */
     int rank, size;
     wse_rect region;
     wse_host_array full[WSE_MAX_ARRAYS];   /* rank 0, for verify */
@@ -66,6 +67,33 @@ static int as_input_error(int rc, wse_error *err)
     return rc;
 }
 
+/* The job's defect map: repair the wafer, and give the engines its
+ * logical fabric (smaller if it shrank) and its stretched links. */
+static int make_wafer(run_ctx *c, wse_error *err)
+{
+    if (c->job.defects.kind == WSE_DEFECTS_NONE)
+        return 0;
+    int rc = wse_wafer_create(&c->topo, &c->job.defects, &c->wafer, err);
+    if (rc)
+        return rc;
+    wse_wafer_summary s;
+    wse_wafer_summary_get(c->wafer, &s);
+    wse_topology *t = &c->topo;
+    if (s.width < 1 || s.height < 1 || t->prog_x >= s.width || t->prog_y >= s.height)
+        return wse_error_set(err, WSE_ECONFIG, c->job.defects.file, c->job.defects.line,
+                             c->job.defects.column, "defects: the repaired wafer forms only a %dx%d logical fabric", s.width, s.height);
+    t->width = s.width;
+    t->height = s.height;
+    if (t->prog_x + t->prog_width > t->width)
+        t->prog_width = t->width - t->prog_x;
+    if (t->prog_y + t->prog_height > t->height)
+        t->prog_height = t->height - t->prog_y;
+    t->wafer = c->wafer;
+    c->rep->has_wafer = 1;
+    c->rep->wafer = s;
+    return 0;
+}
+
 static int load_config(run_ctx *c, wse_error *err)
 {
     int rc = wse_job_load(c->opt->job_path, c->opt->sets, c->opt->n_sets, &c->job, err);
@@ -78,6 +106,8 @@ static int load_config(run_ctx *c, wse_error *err)
     rc = wse_topology_resolve(tname, base, tdir ? tdir : WSE_TOPOLOGY_DIR, tpath, sizeof tpath, err);
     if (!rc)
         rc = wse_topology_load(tpath, &c->topo, err);
+    if (!rc)
+        rc = make_wafer(c, err);
     if (!rc)
         rc = wse_job_check_region(&c->job, &c->topo, err);
     if (rc)
@@ -138,7 +168,8 @@ static int prepare_out_dir(run_ctx *c, wse_error *err)
         rc = wse_error_set(err, WSE_EIO, dir, 0, 0, "cannot write to the output directory: %s",
                            strerror(errno));
     static const char *const run_files[] = { REPORT_FILE, WSE_THERMAL_POWER_FILE,
-                                             WSE_THERMAL_TEMPERATURE_FILE, WSE_THERMAL_PICTURE_FILE };
+                                             WSE_THERMAL_TEMPERATURE_FILE, WSE_THERMAL_PICTURE_FILE,
+                                             WSE_WAFER_PNG_FILE };
     char path[WSE_PATH_MAX + WSE_NAME_MAX + 8];
     for (size_t i = 0; !rc && i < sizeof run_files / sizeof run_files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, run_files[i]);
@@ -449,6 +480,12 @@ static int run_job(run_ctx *c, wse_error *err)
     if (!rc)
         rc = wse_thermal_run(c->sim, &c->topo, c->region, &rep->st, c->opt->out_dir, &rep->thermal,
                              err);
+    if (!rc && c->wafer && c->opt->out_dir && c->rank == 0) {
+        char path[WSE_PATH_MAX + 16];
+        snprintf(path, sizeof path, "%s/" WSE_WAFER_PNG_FILE, c->opt->out_dir);
+        rc = wse_wafer_png(c->wafer, path, err);
+        rep->wafer_picture = rc == 0;
+    }
     if (!rc && c->opt->out_dir && c->rank == 0)
         rc = write_report(c, err);
     rc = wse_agree(c->opt->comm, rc, err);
@@ -476,6 +513,7 @@ int wse_run(const wse_run_options *opt, wse_report *rep, wse_error *err)
     }
     wse_sim_destroy(c.sim);
     wse_grid_destroy(c.grid);
+    wse_wafer_destroy(c.wafer);
     free(c.params);
     return rc;
 }

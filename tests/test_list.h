@@ -4,7 +4,7 @@
 #ifndef WSE_TEST_LIST_H
 #define WSE_TEST_LIST_H
 
-#define WSE_TEST_SUITES(X) X(error) X(config) X(io) X(fabric) X(ce) X(switch) X(resources) X(dsd) X(heat2d) X(shard) X(threads) X(cg) X(stencil25) X(stencil7) X(bandwidth) X(life) X(gemv) X(allreduce) X(wse3) X(thermal) X(rowscale)
+#define WSE_TEST_SUITES(X) X(error) X(config) X(io) X(fabric) X(ce) X(switch) X(resources) X(dsd) X(heat2d) X(shard) X(threads) X(cg) X(stencil25) X(stencil7) X(bandwidth) X(life) X(gemv) X(allreduce) X(wse3) X(thermal) X(rowscale) X(yield)
 
 #define WSE_TEST_DECL_(name) int test_##name##_suite(void);
 WSE_TEST_SUITES(WSE_TEST_DECL_)

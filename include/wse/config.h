@@ -87,7 +87,28 @@ typedef struct wse_topology {
     double tim_conductance;      /* thermal interface, W/(m^2 K) */
     double heat_transfer;        /* cold plate to coolant, W/(m^2 K) */
     double coolant_c;            /* coolant temperature, deg C */
+    /* Yield (section `yield`; docs/MODEL.md, "Defects and spare PEs"): the
+     * physical fabric behind the logical one and how it is repaired.
+     * yield_scheme WSE_REPAIR_NONE (no section): a perfect wafer only. */
+    int yield_scheme;            /* enum wse_repair_scheme */
+    int die_width, die_height;   /* logical PEs per die (the last die of a
+                                  * row or column may be narrower) */
+    int spare_rows, spare_cols;  /* physical spares per die */
+    int bypass_cycles_per_pe;    /* a repaired link's extra cycles per PE
+                                  * pitch its wire is longer than the
+                                  * nominal one */
+    double pe_area_mm2;          /* for defect densities */
+    /* A particular wafer's repair (wse/yield.h), set by whoever built it
+     * from a defect map; NULL: a perfect wafer. */
+    const struct wse_wafer *wafer;
 } wse_topology;
+
+enum wse_repair_scheme {
+    WSE_REPAIR_NONE = 0,
+    WSE_REPAIR_COLUMN_SHIFT = 1, /* spare rows; a column shifts past its defects */
+    WSE_REPAIR_ROW_SHIFT = 2,    /* spare columns; a row shifts past its defects */
+    WSE_REPAIR_ROW_RETIRE = 3    /* spare rows; a row with a defect is retired */
+};
 
 /*
  * Load a topology from a YAML file.  Returns 0, or WSE_ECONFIG / WSE_EIO
@@ -143,6 +164,21 @@ typedef struct wse_input {
     int line, column;
 } wse_input;
 
+/* A job's defect map (section `defects`): a file or a generator. */
+enum wse_defects_kind { WSE_DEFECTS_NONE = 0, WSE_DEFECTS_FILE = 1, WSE_DEFECTS_GENERATE = 2 };
+typedef struct wse_defect_spec {
+    int kind;                    /* enum wse_defects_kind */
+    char path[WSE_PATH_MAX];     /* FILE: resolved relative to the job file */
+    double d0_per_mm2;           /* GENERATE: defects per mm^2 */
+    double alpha;                /*   negative-binomial clustering; 0: Poisson */
+    uint64_t seed;
+    double pe_area_mm2;          /*   0: the topology's */
+    int shrink;                  /* too many defects: a smaller logical fabric
+                                  * instead of an error */
+    char file[WSE_PATH_MAX];     /* where the section was written */
+    int line, column;
+} wse_defect_spec;
+
 typedef struct wse_job {
     char path[WSE_PATH_MAX];     /* job file as given */
     char dir[WSE_PATH_MAX];      /* its directory, for relative paths */
@@ -161,6 +197,7 @@ typedef struct wse_job {
     int64_t window_cycles;       /* relaxed mode window; 0 = lookahead */
     int verify;                  /* bool, default 0 */
     int64_t max_cycles;          /* safety limit, default 1e12 */
+    wse_defect_spec defects;     /* kind NONE: a perfect wafer */
 } wse_job;
 
 /*

@@ -13,6 +13,7 @@
 #include "wse/config.h"
 #include "wse/engine.h"
 #include "wse/thermal.h"
+#include "wse/yield.h"
 
 #define WSE_REPORT_MAX_OUTPUTS WSE_MAX_ARRAYS
 
@@ -33,6 +34,9 @@ typedef struct wse_report {
     int energy_calibrated;      /* 0: the topology's energy figures are illustrative */
     uint32_t sram_bytes;        /* per PE, from the topology */
     wse_thermal_summary thermal; /* power and the steady-state heat map */
+    int has_wafer;              /* the job named a defect map: */
+    wse_wafer_summary wafer;    /*   its repair */
+    int wafer_picture;          /*   and WSE_WAFER_PNG_FILE was written */
     /* the emulator */
     double wall_s, setup_s, run_s;
     int ranks, threads;
@@ -61,6 +65,9 @@ void wse_report_derive(wse_report *rep, const wse_topology *topo);
 
 /* Human-readable summary. */
 void wse_report_print(const wse_report *rep, FILE *f);
+/* Its lines on the wafer's defects and repair (nothing for a perfect
+ * wafer): also what `check` prints. */
+void wse_report_print_wafer(const wse_report *rep, FILE *f);
 /* The same as JSON.  Returns 0 or WSE_EIO. */
 int wse_report_json(const wse_report *rep, FILE *f);
 

@@ -29,6 +29,8 @@
     X(busy_cycles, SUM, MACHINE, 1, "busy_cycles", "sum over PEs of cycles the CE was busy") \
     X(flops, SUM, MACHINE, 1, "counted_flops", "flops counted by vector ops, fabin adds and charges") \
     X(sram_bytes_moved, SUM, MACHINE, 1, "sram_bytes_moved", "SRAM bytes read and written by vector ops") \
+    X(stretched_hops, SUM, MACHINE, 1, "stretched_hops", "wavelet hops over links a defect repair stretched") \
+    X(stretch_cycles, SUM, MACHINE, 1, "stretch_cycles", "the extra link cycles those hops took") \
     X(late_wavelets, SUM, MACHINE, 1, "late_wavelets", "relaxed mode: wavelets delivered late") \
     X(late_cycles, SUM, MACHINE, 1, "late_cycles", "relaxed mode: their total delay in cycles") \
     X(pe_visits, SUM, EMULATOR, 1, "pe_visits", "PE-cycles the emulator processed")    \
