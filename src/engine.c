@@ -58,6 +58,13 @@ int wse_engine_create(const wse_topology *topo, const wse_program *prog,
         (uint64_t)sh.width * (uint64_t)sh.height >= WSE_MAX_SHARD_PES)
         return wse_error_set(err, WSE_EINVAL, NULL, 0, 0, "bad region %dx%d or shard %dx%d at (%d,%d)",
                              r.width, r.height, sh.width, sh.height, sh.x, sh.y);
+    if (topo->wafer) {          /* a stretched link's latency must fit wse_queue.lat */
+        wse_wafer_summary ws;
+        wse_wafer_summary_get(topo->wafer, &ws);
+        if (topo->hop_latency_cycles + ws.max_extra_pitches * topo->bypass_cycles_per_pe > WSE_MAX_LINK_LATENCY)
+            return wse_error_set(err, WSE_EINVAL, NULL, 0, 0, "a link of the wafer takes more than %d cycles",
+                                 WSE_MAX_LINK_LATENCY);
+    }
     wse_engine *e = calloc(1, sizeof *e);
     if (!e)
         return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory");

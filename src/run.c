@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "clock_int.h"
+#include "limits_int.h"
 #include "transfer_int.h"
 #include "wse/hostio.h"
 #include "wse/io.h"
@@ -88,6 +89,11 @@ static int make_wafer(run_ctx *c, wse_error *err)
         t->prog_width = t->width - t->prog_x;
     if (t->prog_y + t->prog_height > t->height)
         t->prog_height = t->height - t->prog_y;
+    int longest = t->hop_latency_cycles + s.max_extra_pitches * t->bypass_cycles_per_pe;
+    if (longest > WSE_MAX_LINK_LATENCY)
+        return wse_error_set(err, WSE_ECONFIG, c->job.defects.file, c->job.defects.line, c->job.defects.column,
+                             "defects: a repaired link is %d PE pitches longer than nominal, %d cycles in all, beyond the emulator's %d-cycle limit for one link",
+                             s.max_extra_pitches, longest, WSE_MAX_LINK_LATENCY);
     t->wafer = c->wafer;
     c->rep->has_wafer = 1;
     c->rep->wafer = s;

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "limits_int.h"
 #include "wse/io.h"
 #include "wse/pe.h"
 #include "wse/yield.h"
@@ -592,14 +591,6 @@ int wse_wafer_create(const wse_topology *t, const wse_defect_spec *d, wse_wafer 
     if ((rc = plan_dies(w, d, total_v, err)) != 0)
         goto done;
     summarise(w, t, pu0, nlinks);
-    if (t->hop_latency_cycles + w->sum.max_extra_pitches * t->bypass_cycles_per_pe > WSE_MAX_LINK_LATENCY) {
-        rc = wse_error_set(err, WSE_ECONFIG, d->file, d->line, d->column,
-                           "defects: a repaired link is %d PE pitches longer than nominal, %d cycles in all, beyond the emulator's %d-cycle limit for one link",
-                           w->sum.max_extra_pitches,
-                           t->hop_latency_cycles + w->sum.max_extra_pitches * t->bypass_cycles_per_pe,
-                           WSE_MAX_LINK_LATENCY);
-        goto done;
-    }
 done:
     free(px0);
     free(py0);
