@@ -87,6 +87,15 @@ typedef struct wse_topology {
     double tim_conductance;      /* thermal interface, W/(m^2 K) */
     double heat_transfer;        /* cold plate to coolant, W/(m^2 K) */
     double coolant_c;            /* coolant temperature, deg C */
+    double si_density;           /* kg/m^3, the die's heat capacity: */
+    double si_specific_heat;     /*   J/(kg K) (the transient) */
+    /* thermal.throttle (optional; acts only in jobs with power windows):
+     * a PE whose cell is above throttle_above_c runs its tasks at
+     * throttle_rate_percent of the rate until the cell is below
+     * throttle_resume_c */
+    int throttle;                /* 1: the rule is given */
+    double throttle_above_c, throttle_resume_c;
+    int throttle_rate_percent;   /* 1..99 */
 } wse_topology;
 
 /*
@@ -161,7 +170,15 @@ typedef struct wse_job {
     int64_t window_cycles;       /* relaxed mode window; 0 = lookahead */
     int verify;                  /* bool, default 0 */
     int64_t max_cycles;          /* safety limit, default 1e12 */
+    /* power over time (docs/MODEL.md, "Power and heat"): 0, or the length
+     * of a power window in cycles (>= WSE_POWER_WINDOW_MIN) */
+    int64_t power_window_cycles;
+    int thermal_start;           /* enum wse_thermal_start */
+    int throttle;                /* bool, default 1: the topology's rule acts */
 } wse_job;
+
+enum wse_thermal_start { WSE_START_COOLANT = 0, WSE_START_STEADY = 1 };
+#define WSE_POWER_WINDOW_MIN 100
 
 /*
  * Load a job file and apply n_sets overrides "key.path=value" (in order,
