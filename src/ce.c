@@ -478,13 +478,27 @@ static void run_task(wse_engine *e, uint32_t pe, int id, uint32_t payload, uint6
     struct wse_pe h = { .e = e, .idx = pe, .now = t,
                         .charged = (uint64_t)e->topo.task_switch_cycles, .in_setup = 0 };
     pe_coords(e, pe, &h.x, &h.y);
+    wse_pecount *k = &e->cnt[pe];
+    uint64_t flops0 = k->flops, sram0 = k->sram_bytes;
     e->prog->device.task(&h, sram_base(e, pe), id, payload);
     if (wse__sram_guard_broken(e, pe))
         wse__fault_pe(e, pe, WSE_EPROGRAM,
                       "task %d of program '%s' wrote past the end of the PE's %u bytes of allocations",
                       id, e->prog->name, e->pe[pe].sram_used);
     uint64_t cost = h.charged ? h.charged : 1;
+    if (p->flags & PE_THROTTLED) {
+        /* a throttled PE (power.c) runs its tasks at rate_percent of
+         * the rate: the cycles they cost, scaled and rounded up */
+        uint64_t pct = (uint64_t)e->topo.throttle_rate_percent;
+        uint64_t slow = (cost * 100 + pct - 1) / pct;
+        e->throttle_cycles += slow - cost;
+        cost = slow;
+    }
     p->busy_until = t + cost;
+    k->task_start = t;
+    k->task_cost = cost;
+    k->task_flops = k->flops - flops0;
+    k->task_sram = k->sram_bytes - sram0;
     e->cnt[pe].busy_cycles += cost;
     e->cnt[pe].tasks++;
     e->st.tasks_run++;

@@ -995,6 +995,23 @@ SCHEMA(energy_schema, energy_fields, NULL);
  * wse2.yaml's: a PE area from WSE-2's 46,225 mm^2 over ~850,000 PEs, silicon
  * near operating temperature, a standard 775 um wafer, and assumed TIM and
  * water-cooling figures. */
+/* thermal.throttle: present means the rule is on (throttle_check). */
+static int throttle_check(const cfg_ctx *c, const cfg_node *map, void *obj)
+{
+    wse_topology *t = obj;
+    t->throttle = 1;
+    if (t->throttle_resume_c > t->throttle_above_c)
+        return cfg_fail(c, map_get(map, "resume_below_c"), "thermal.throttle.resume_below_c = %g must not be above above_c = %g", t->throttle_resume_c, t->throttle_above_c);
+    return 0;
+}
+
+static const cfg_field throttle_fields[] = {
+    FIELD("above_c", T_DBL, TOFF(throttle_above_c), -273.15, 1000, NULL, REQ),
+    FIELD("resume_below_c", T_DBL, TOFF(throttle_resume_c), -273.15, 1000, NULL, REQ),
+    FIELD("rate_percent", T_INT, TOFF(throttle_rate_percent), 1, 99, NULL, REQ),
+};
+SCHEMA(throttle_schema, throttle_fields, throttle_check);
+
 static const cfg_field thermal_fields[] = {
     FIELD("cell_width_pes", T_INT, TOFF(thermal_cell_width), 1, 4096, "8", OPT),
     FIELD("cell_height_pes", T_INT, TOFF(thermal_cell_height), 1, 4096, "8", OPT),
@@ -1005,6 +1022,9 @@ static const cfg_field thermal_fields[] = {
     FIELD("tim_conductance_w_m2k", T_DBL, TOFF(tim_conductance), 1e-3, 1e12, "1.0e5", OPT),
     FIELD("heat_transfer_w_m2k", T_DBL, TOFF(heat_transfer), 1e-3, 1e12, "1.0e4", OPT),
     FIELD("coolant_c", T_DBL, TOFF(coolant_c), -273.15, 1000, "25", OPT),
+    FIELD("si_density_kg_m3", T_DBL, TOFF(si_density), 1, 1e5, "2330", OPT),
+    FIELD("si_specific_heat_j_kgk", T_DBL, TOFF(si_specific_heat), 1, 1e5, "705", OPT),
+    { .key = "throttle", .type = T_MAP, .sub = &throttle_schema, .required = OPT },
 };
 SCHEMA(thermal_schema, thermal_fields, NULL);
 
@@ -1207,6 +1227,7 @@ int wse_topology_resolve(const char *name_or_path, const char *base_dir,
 #define IOFF(m) offsetof(wse_input, m)
 
 static const char *const mode_names[] = { "exact", "relaxed", NULL };
+static const char *const thermal_start_names[] = { "coolant", "steady", NULL };
 static const char *const gen_names[] = {
     "random", "zeros", "ones", "index", "spike", NULL
 };
@@ -1354,6 +1375,8 @@ static int outputs_hook(const cfg_ctx *c, const cfg_node *key,
 static int job_check(const cfg_ctx *c, const cfg_node *map, void *obj)
 {
     wse_job *j = obj;
+    if (j->power_window_cycles > 0 && j->power_window_cycles < WSE_POWER_WINDOW_MIN)
+        return cfg_fail(c, map_get(map, "power_window_cycles"), "power_window_cycles = %lld is too short: 0 (no power windows) or at least %d cycles (each window ends in a collective step)", (long long)j->power_window_cycles, WSE_POWER_WINDOW_MIN);
     long i = map_index(map, "region");
     if (i < 0)
         return 0;
@@ -1424,6 +1447,12 @@ static const cfg_field job_fields[] = {
     FIELD("verify", T_BOOL, JOFF(verify), 0, 1, "false", OPT),
     FIELD("max_cycles", T_I64, JOFF(max_cycles), 1, 1e15, "1000000000000", OPT),
     SECTION("defects", defects_schema, OPT),
+    /* power over time (docs/MODEL.md, "Power and heat"); job_check
+     * refuses windows shorter than WSE_POWER_WINDOW_MIN */
+    FIELD("power_window_cycles", T_I64, JOFF(power_window_cycles), 0, 1e12, "0", OPT),
+    { .key = "thermal_start", .type = T_ENUM, .offset = JOFF(thermal_start),
+      .names = thermal_start_names, .def = "coolant" },
+    FIELD("throttle", T_BOOL, JOFF(throttle), 0, 1, "true", OPT),
 };
 SCHEMA(job_schema, job_fields, job_check);
 

@@ -140,6 +140,7 @@ typedef struct wse_opblock {
 
 #define PE_FINISHED 1u
 #define PE_SYNC_WAIT 2u
+#define PE_THROTTLED 4u         /* its thermal cell is throttled (power.c) */
 
 /* Per-PE engine state. */
 typedef struct wse_pestate {
@@ -168,6 +169,10 @@ typedef struct wse_pecount {
     uint32_t tasks;
     uint32_t sent, received;
     uint32_t link_out[4];       /* wavelets sent on N, E, S, W */
+    /* the last task: when it started, the cycles it was charged, the
+     * flops and SRAM bytes it counted, so power windows spread its energy
+     * over its cycles (power.c) */
+    uint64_t task_start, task_cost, task_flops, task_sram;
 } wse_pecount;
 
 /* A route as declared in setup, before resolution into queues. */
@@ -290,6 +295,7 @@ struct wse_engine {
     double progress_s;
     void (*progress)(uint64_t, void *);
     void *progress_arg;
+    uint64_t throttle_cycles;   /* cycles throttling added to tasks (ce.c) */
 };
 
 /* ------------------------------------------------------------ queues, task ids */

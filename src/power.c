@@ -84,6 +84,41 @@ int wse_cells_height(const wse_cells *g, int j)
     return h < g->cell_h ? h : g->cell_h;
 }
 
+/* The part of v that a task of `cost` cycles ending `left` cycles after
+ * now has still to spend: v x left / cost, rounded down (so what is
+ * counted never decreases as the task goes on). */
+static uint64_t still_to_spend(uint64_t v, uint64_t left, uint64_t cost)
+{
+    return (uint64_t)((unsigned __int128)v * left / cost);
+}
+
+void wse_engine_cell_counts_at(const wse_engine *e, const wse_cells *g, int c0, int r0,
+                               int nc, int nr, uint64_t at, uint64_t *acc)
+{
+    for (uint32_t i = 0; i < e->npe; i++) {
+        int x, y;
+        pe_coords(e, i, &x, &y);
+        int ci = (g->region.x + x) / g->cell_w - c0, cj = (g->region.y + y) / g->cell_h - r0;
+        if (ci < 0 || cj < 0 || ci >= nc || cj >= nr)
+            continue;
+        const wse_pecount *k = &e->cnt[i];
+        wse_pe_counts c;
+        counts_of(k, &c);
+        uint64_t end = k->task_start + k->task_cost;
+        if (k->task_cost && k->task_start < at && end > at) {
+            /* a task running across the boundary: the rest of its cycles
+             * carry the rest of its energy */
+            c.flops -= still_to_spend(k->task_flops, end - at, k->task_cost);
+            c.sram_bytes -= still_to_spend(k->task_sram, end - at, k->task_cost);
+        }
+        uint64_t *a = acc + ((size_t)cj * (size_t)nc + (size_t)ci) * WSE_CELL_COUNTERS;
+        a[WSE_CELL_FLOPS] += c.flops;
+        a[WSE_CELL_HOPS] += c.hops;
+        a[WSE_CELL_SRAM] += c.sram_bytes;
+        a[WSE_CELL_PES] += 1;
+    }
+}
+
 void wse_engine_cell_counts(const wse_engine *e, const wse_cells *g, int c0, int r0,
                             int nc, int nr, uint64_t *acc)
 {
@@ -102,3 +137,25 @@ void wse_engine_cell_counts(const wse_engine *e, const wse_cells *g, int c0, int
         a[WSE_CELL_PES] += 1;
     }
 }
+
+/* ------------------------------------------------------------ throttling */
+
+uint64_t wse_engine_throttle_set(wse_engine *e, const wse_cells *g, const uint8_t *hot)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < e->npe; i++) {
+        int x, y;
+        pe_coords(e, i, &x, &y);
+        size_t k = (size_t)((g->region.y + y) / g->cell_h) * (size_t)g->cols +
+                   (size_t)((g->region.x + x) / g->cell_w);
+        if (hot[k]) {
+            e->pe[i].flags |= PE_THROTTLED;
+            n++;
+        } else {
+            e->pe[i].flags &= (uint8_t)~PE_THROTTLED;
+        }
+    }
+    return n;
+}
+
+uint64_t wse_engine_throttle_cycles(const wse_engine *e) { return e->throttle_cycles; }

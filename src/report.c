@@ -78,6 +78,30 @@ static void print_thermal(const wse_report *r, FILE *f)
     if (h->picture)
         fprintf(f, "                   " WSE_THERMAL_PICTURE_FILE ": %.2f C (dark) to %.2f C (pale yellow), bar on the right\n",
                 h->scale_min_c, h->scale_max_c);
+    const wse_power_time *p = &h->over_time;
+    if (!p->valid || !p->windows)
+        return;
+    si(a, sizeof a, p->peak_power_w, "W");
+    fprintf(f, "  power windows    %" PRIu64 " of %" PRIu64 " cycles; peak %s in window %" PRIu64 "\n",
+            p->windows, p->window_cycles, a, p->peak_window);
+    fprintf(f, "  transient        from %s; vertical time constant %.3g s, step at most %.3g s\n",
+            p->start_steady ? "the steady state of window 0's power" : "the coolant", p->tau_s, p->step_s);
+    fprintf(f, "                   hottest window %" PRIu64 " (cycles %" PRIu64 "+%" PRIu64 ", %.3g W): %.3f C at cell (%d,%d), centre PE (%.1f,%.1f)\n",
+            p->hot_window, p->hot_start, p->hot_cycles, p->hot_power_w, p->hottest_c, p->hot_i, p->hot_j,
+            p->hot_x, p->hot_y);
+    fprintf(f, "                   mean %.3f C, largest gradient %.3g K/mm (cells (%d,%d)-(%d,%d)); at the end %.3f C\n",
+            p->mean_c, p->gradient_k_mm, p->grad_i, p->grad_j, p->grad_i2, p->grad_j2, p->final_max_c);
+    if (p->files)
+        fprintf(f, "                   " WSE_THERMAL_HOT_PICTURE_FILE ": %.2f C (dark) to %.2f C (pale yellow); " WSE_THERMAL_WINDOWS_FILE "\n",
+                p->scale_min_c, p->scale_max_c);
+    if (p->throttle) {
+        double pec = (double)r->st.pes * (double)r->st.cycles;
+        fprintf(f, "  throttling       above %.2f C until below %.2f C, tasks at %d %% rate: %" PRIu64 " cell onsets\n",
+                p->throttle_above_c, p->throttle_resume_c, p->throttle_rate_percent, p->throttle_onsets);
+        fprintf(f, "                   %" PRIu64 " PE-cycles throttled (%.3g of PE-cycles); tasks took %" PRIu64 " more cycles (%.3g of busy PE-cycles)\n",
+                p->throttled_pe_cycles, pec > 0 ? (double)p->throttled_pe_cycles / pec : 0.0,
+                p->throttle_cycles, p->busy_cycles ? (double)p->throttle_cycles / (double)p->busy_cycles : 0.0);
+    }
 }
 
 static const char *const scheme_names[] = { "none", "column_shift", "row_shift", "row_retire" };
@@ -229,6 +253,55 @@ static void json_wafer(wse_json *j, const wse_report *r)
     wse_json_object_end(j);
 }
 
+/* Power windows, the transient and throttling (wse/thermal.h). */
+static void json_over_time(wse_json *j, const wse_power_time *p)
+{
+    if (!p->valid)
+        return;
+    wse_json_object_begin(j, "power_windows");
+    wse_json_uint(j, "window_cycles", p->window_cycles);
+    wse_json_uint(j, "windows", p->windows);
+    wse_json_num(j, "peak_power_w", p->peak_power_w);
+    wse_json_uint(j, "peak_window", p->peak_window);
+    wse_json_str(j, "start", p->start_steady ? "steady" : "coolant");
+    wse_json_num(j, "tau_vertical_s", p->tau_s);
+    wse_json_num(j, "step_bound_s", p->step_s);
+    wse_json_object_begin(j, "hottest_window");
+    wse_json_uint(j, "window", p->hot_window);
+    wse_json_uint(j, "start_cycle", p->hot_start);
+    wse_json_uint(j, "cycles", p->hot_cycles);
+    wse_json_num(j, "power_w", p->hot_power_w);
+    wse_json_num(j, "hottest_c", p->hottest_c);
+    json_cell(j, "hottest_cell", p->hot_i, p->hot_j);
+    wse_json_num(j, "hottest_x", p->hot_x);
+    wse_json_num(j, "hottest_y", p->hot_y);
+    wse_json_num(j, "mean_c", p->mean_c);
+    wse_json_num(j, "gradient_k_mm", p->gradient_k_mm);
+    json_cell(j, "gradient_from", p->grad_i, p->grad_j);
+    json_cell(j, "gradient_to", p->grad_i2, p->grad_j2);
+    if (p->files) {
+        wse_json_str(j, "picture", WSE_THERMAL_HOT_PICTURE_FILE);
+        wse_json_num(j, "scale_min_c", p->scale_min_c);
+        wse_json_num(j, "scale_max_c", p->scale_max_c);
+    }
+    wse_json_object_end(j);
+    wse_json_num(j, "final_hottest_c", p->final_max_c);
+    if (p->files)
+        wse_json_str(j, "csv", WSE_THERMAL_WINDOWS_FILE);
+    if (p->throttle) {
+        wse_json_object_begin(j, "throttle");
+        wse_json_num(j, "above_c", p->throttle_above_c);
+        wse_json_num(j, "resume_below_c", p->throttle_resume_c);
+        wse_json_int(j, "rate_percent", p->throttle_rate_percent);
+        wse_json_uint(j, "onsets", p->throttle_onsets);
+        wse_json_uint(j, "throttled_pe_cycles", p->throttled_pe_cycles);
+        wse_json_uint(j, "added_task_cycles", p->throttle_cycles);
+        wse_json_uint(j, "busy_pe_cycles", p->busy_cycles);
+        wse_json_object_end(j);
+    }
+    wse_json_object_end(j);
+}
+
 static void json_thermal(wse_json *j, const wse_report *r)
 {
     const wse_thermal_summary *h = &r->thermal;
@@ -280,6 +353,7 @@ static void json_thermal(wse_json *j, const wse_report *r)
         wse_json_object_end(j);
     }
     wse_json_object_end(j);
+    json_over_time(j, &h->over_time);
 }
 
 static void json_emulator(wse_json *j, const wse_report *r)

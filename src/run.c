@@ -54,6 +54,7 @@ typedef struct run_ctx {
     double t_run, t_last;
     uint64_t cyc_last;
     int tty, open_line;
+    wse_power_windows *pw;      /* power over time, or NULL */
 } run_ctx;
 
 #define REPORT_FILE "report.json"     /* in --out, written last */
@@ -175,7 +176,10 @@ static int prepare_out_dir(run_ctx *c, wse_error *err)
                            strerror(errno));
     static const char *const run_files[] = { REPORT_FILE, WSE_THERMAL_POWER_FILE,
                                              WSE_THERMAL_TEMPERATURE_FILE, WSE_THERMAL_PICTURE_FILE,
-                                             WSE_WAFER_PNG_FILE };
+                                             WSE_WAFER_PNG_FILE,
+                                             WSE_THERMAL_WINDOWS_FILE, WSE_THERMAL_HOT_POWER_FILE,
+                                             WSE_THERMAL_HOT_TEMPERATURE_FILE,
+                                             WSE_THERMAL_HOT_PICTURE_FILE };
     char path[WSE_PATH_MAX + WSE_NAME_MAX + 8];
     for (size_t i = 0; !rc && i < sizeof run_files / sizeof run_files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, run_files[i]);
@@ -437,6 +441,13 @@ static int prepare(run_ctx *c, wse_error *err)
         say(c, "loading inputs");
     if (!rc)
         rc = wse_agree(c->opt->comm, load_inputs(c, err), err);
+    /* power over time: windows closed by the sim (collective) */
+    if (!rc && !c->opt->check_only)
+        rc = wse_power_windows_create(c->sim, &c->topo, c->region, &c->job, c->opt->out_dir != NULL,
+                                      &c->pw, err);
+    if (!rc && c->pw)
+        wse_sim_set_power_windows(c->sim, (uint64_t)c->job.power_window_cycles,
+                                  wse_power_windows_close, c->pw);
     return rc;
 }
 
@@ -492,6 +503,8 @@ static int run_job(run_ctx *c, wse_error *err)
         rc = wse_wafer_png(c->wafer, path, err);
         rep->wafer_picture = rc == 0;
     }
+    if (!rc && c->pw)
+        rc = wse_power_windows_finish(c->pw, &rep->st, c->opt->out_dir, &rep->thermal, err);
     if (!rc && c->opt->out_dir && c->rank == 0)
         rc = write_report(c, err);
     rc = wse_agree(c->opt->comm, rc, err);
@@ -517,6 +530,7 @@ int wse_run(const wse_run_options *opt, wse_report *rep, wse_error *err)
         if (c.w[i].f)
             wse_npy_abort(&c.w[i]);
     }
+    wse_power_windows_destroy(c.pw);
     wse_sim_destroy(c.sim);
     wse_grid_destroy(c.grid);
     wse_wafer_destroy(c.wafer);

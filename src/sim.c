@@ -171,6 +171,16 @@ void wse_sim_set_progress(wse_sim *s, double seconds,
     s->progress_arg = arg;
 }
 
+void wse_sim_set_power_windows(wse_sim *s, uint64_t cycles,
+                               int (*close)(void *arg, uint64_t boundary, wse_error *err),
+                               void *arg)
+{
+    s->pw_cycles = cycles;
+    s->pw_next = cycles;
+    s->pw_close = close;
+    s->pw_arg = arg;
+}
+
 /* ------------------------------------------------------------ the run */
 
 static uint64_t local_next(const wse_sim *s)
@@ -275,7 +285,18 @@ int wse_sim_run(wse_sim *s, uint64_t max_cycles, wse_error *err)
                                  "cycle limit max_cycles=%llu reached with %llu PEs unfinished",
                                  (unsigned long long)max_cycles, (unsigned long long)left);
         }
+        /* power windows: no event lies between a boundary and next, so
+         * every engine's state is each boundary's; rc is agreed by every
+         * rank */
+        while (!rc && s->pw_cycles && next >= s->pw_next) {
+            rc = s->pw_close(s->pw_arg, s->pw_next, err);
+            s->pw_next += s->pw_cycles;
+        }
+        if (rc)
+            break;
         uint64_t end = next + s->window;
+        if (s->pw_cycles && end > s->pw_next)
+            end = s->pw_next;       /* no engine window crosses a boundary */
         s->end = end;
         rc = wse__pool_run(s->pool, phase_advance, s, err);
         if (s->size > 1) {

@@ -37,6 +37,10 @@ struct wse_sim {
     const wse_topology *topo;   /* for creating the engines */
     const wse_program *prog;
     const void *params;
+    /* power windows (wse_sim_set_power_windows): 0 or their length */
+    uint64_t pw_cycles, pw_next;
+    int (*pw_close)(void *arg, uint64_t boundary, wse_error *err);
+    void *pw_arg;
 };
 
 /* Shard id of the neighbour of shard id across side d, or -1. */

@@ -184,6 +184,91 @@ int wse_thermal_solve(const wse_topology *t, const wse_cells *g, const double *p
     return rc;
 }
 
+/* ------------------------------------------------------------ the transient */
+
+double wse_thermal_capacity(const wse_topology *t)
+{
+    return t->si_density * t->si_specific_heat * t->die_thickness_mm * 1e-3;
+}
+
+double wse_thermal_tau(const wse_topology *t) { return wse_thermal_capacity(t) * r_vertical(t); }
+
+/* The grid's conductances, each cell's heat capacity and the step bound,
+ * made once for a run of windows. */
+typedef struct transient {
+    conductances c;
+    double *cap;                /* J/K per cell */
+    double *q;                  /* scratch: A T */
+    double dt_max;              /* s: min C_k / A_kk */
+} transient;
+
+static void transient_free(transient *m)
+{
+    conductances_free(&m->c);
+    free(m->cap);
+    free(m->q);
+}
+
+static int transient_make(const wse_topology *t, const wse_cells *g, transient *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!model_ok(t) || !(t->si_density > 0) || !(t->si_specific_heat > 0) || g->cols < 1 ||
+        g->rows < 1)
+        return WSE_EINVAL;
+    size_t n = (size_t)g->cols * (size_t)g->rows;
+    int rc = conductances_make(t, g, &m->c);
+    m->cap = malloc(n * sizeof *m->cap);
+    m->q = malloc(n * sizeof *m->q);
+    if (!rc && (!m->cap || !m->q))
+        rc = WSE_ENOMEM;
+    if (rc) {
+        transient_free(m);
+        return rc;
+    }
+    double cpa = wse_thermal_capacity(t), rv = r_vertical(t);
+    m->dt_max = INFINITY;
+    for (size_t k = 0; k < n; k++) {
+        m->cap[k] = cpa * m->c.gv[k] * rv;      /* capacity per area x area */
+        double b = m->cap[k] / diag_at(g, &m->c, k);
+        if (b < m->dt_max)
+            m->dt_max = b;
+    }
+    return 0;
+}
+
+/* Forward Euler in the fewest equal steps within dt_max. */
+static int64_t transient_advance(const wse_cells *g, transient *m, const double *power,
+                                 double seconds, double *rise)
+{
+    if (!(seconds > 0))
+        return 0;
+    size_t n = (size_t)g->cols * (size_t)g->rows;
+    double steps = ceil(seconds / m->dt_max);
+    int64_t ns = steps < 1 ? 1 : (int64_t)steps;
+    double dt = seconds / (double)ns;
+    for (int64_t s = 0; s < ns; s++) {
+        apply(g, &m->c, rise, m->q);
+        for (size_t k = 0; k < n; k++)
+            rise[k] += dt / m->cap[k] * (power[k] - m->q[k]);
+    }
+    return ns;
+}
+
+int wse_thermal_advance(const wse_topology *t, const wse_cells *g, const double *power,
+                        double seconds, double *rise, int64_t *steps)
+{
+    transient m;
+    int rc = transient_make(t, g, &m);
+    if (rc)
+        return rc;
+    int64_t ns = !(seconds >= 0) || seconds / m.dt_max >= 1e9 ? -1
+                 : transient_advance(g, &m, power, seconds, rise);
+    transient_free(&m);
+    if (steps)
+        *steps = ns;
+    return ns < 0 ? WSE_EINVAL : 0;
+}
+
 /* ------------------------------------------------------------ pictures */
 
 void wse_thermal_colour(double v, uint8_t rgb[3])
@@ -480,5 +565,346 @@ int wse_thermal_run(wse_sim *s, const wse_topology *t, wse_rect region,
     free(blk);
     free(full);
     free(rbuf);
+    return rc;
+}
+
+/* ------------------------------------------------------------ power windows */
+
+#define TAG_WHDR 7303
+#define TAG_WDATA 7304
+
+struct wse_power_windows {
+    wse_sim *sim;
+    const wse_topology *t;
+    wse_cells g;
+    int rank, size;
+    uint64_t P;                 /* cycles per window */
+    uint64_t closed;            /* cycles closed so far (a multiple of P) */
+    int throttle;               /* the rule acts */
+    int b[4];                   /* this rank's block of cells */
+    uint64_t *blk;              /* its counters, cumulative */
+    uint8_t *hot;               /* throttled cells (every rank: the grid) */
+    /* rank 0 */
+    uint64_t *full, *prev;      /* cumulative counters: now, the last boundary */
+    uint64_t *rbuf;
+    double *power, *rise;       /* this window's watts, the transient */
+    double *hot_power, *hot_rise;   /* the hottest window's */
+    transient m;
+    FILE *csv;                  /* rows so far (with --out) */
+    wse_power_time pt;
+    double best_c;
+};
+
+void wse_power_windows_destroy(wse_power_windows *w)
+{
+    if (!w)
+        return;
+    free(w->blk);
+    free(w->hot);
+    free(w->full);
+    free(w->prev);
+    free(w->rbuf);
+    free(w->power);
+    free(w->rise);
+    free(w->hot_power);
+    free(w->hot_rise);
+    transient_free(&w->m);
+    if (w->csv)
+        fclose(w->csv);
+    free(w);
+}
+
+int wse_power_windows_create(wse_sim *s, const wse_topology *t, wse_rect region,
+                             const wse_job *job, int want_files, wse_power_windows **out,
+                             wse_error *err)
+{
+    *out = NULL;
+    if (job->power_window_cycles <= 0)
+        return 0;
+    MPI_Comm comm = wse_sim_comm(s);
+    wse_power_windows *w = calloc(1, sizeof *w);
+    int rc = w ? 0 : wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for power windows");
+    size_t n = 0;
+    unsigned long long mine = 0, most = 0;
+    if (!rc) {
+        w->sim = s;
+        w->t = t;
+        w->P = (uint64_t)job->power_window_cycles;
+        w->throttle = t->throttle && job->throttle;
+        MPI_Comm_rank(comm, &w->rank);
+        MPI_Comm_size(comm, &w->size);
+        if (wse_cells_make(t, region, &w->g) || transient_make(t, &w->g, &w->m))
+            rc = wse_error_set(err, WSE_ECONFIG, t->path, 0, 0,
+                               "the thermal section does not describe cells, a path to the coolant and a heat capacity");
+    }
+    if (!rc) {
+        n = (size_t)w->g.cols * (size_t)w->g.rows;
+        local_block(s, &w->g, w->b);
+        mine = (unsigned long long)w->b[2] * (unsigned long long)w->b[3];
+        w->blk = calloc(mine ? mine * WSE_CELL_COUNTERS : 1, sizeof *w->blk);
+        w->hot = calloc(n, 1);
+        if (!w->blk || !w->hot)
+            rc = wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for power windows");
+    }
+    MPI_Allreduce(&mine, &most, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm);
+    if (!rc && most * WSE_CELL_COUNTERS > 0x7fffffffULL)
+        rc = wse_error_set(err, WSE_ECONFIG, t->path, 0, 0, "thermal cells of %dx%d PEs are too many for one message; use larger cells", t->thermal_cell_width, t->thermal_cell_height);
+    if (!rc && w->rank == 0) {
+        size_t nc = n * WSE_CELL_COUNTERS;
+        w->full = calloc(nc, sizeof *w->full);
+        w->prev = calloc(nc, sizeof *w->prev);
+        w->rbuf = calloc(most ? most * WSE_CELL_COUNTERS : 1, sizeof *w->rbuf);
+        w->power = calloc(n, sizeof *w->power);
+        w->rise = calloc(n, sizeof *w->rise);
+        w->hot_power = calloc(n, sizeof *w->hot_power);
+        w->hot_rise = calloc(n, sizeof *w->hot_rise);
+        if (!w->full || !w->prev || !w->rbuf || !w->power || !w->rise || !w->hot_power || !w->hot_rise)
+            rc = wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for %d x %d thermal cells", w->g.cols, w->g.rows);
+        if (!rc && want_files && !(w->csv = tmpfile()))
+            rc = wse_error_set(err, WSE_EIO, NULL, 0, 0, "cannot make a temporary file for the power windows");
+        if (!rc && w->csv)
+            fprintf(w->csv, "window,start_cycle,cycles,power_w,compute_w,fabric_w,sram_w,static_w,"
+                            "peak_cell_w,hottest_c,mean_c,throttled_pes\n");
+        wse_power_time *p = &w->pt;
+        p->valid = 1;
+        p->window_cycles = w->P;
+        p->start_steady = job->thermal_start == WSE_START_STEADY;
+        p->tau_s = wse_thermal_tau(t);
+        p->step_s = w->m.dt_max;
+        p->throttle = w->throttle;
+        p->throttle_above_c = t->throttle_above_c;
+        p->throttle_resume_c = t->throttle_resume_c;
+        p->throttle_rate_percent = t->throttle_rate_percent;
+        w->best_c = -INFINITY;
+    }
+    rc = wse_agree(comm, rc, err);
+    if (rc) {
+        wse_power_windows_destroy(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+/* Every rank's cumulative counters at cycle `at` into w->full on rank 0. */
+static void gather(wse_power_windows *w, uint64_t at)
+{
+    MPI_Comm comm = wse_sim_comm(w->sim);
+    size_t mine = (size_t)w->b[2] * (size_t)w->b[3] * WSE_CELL_COUNTERS;
+    memset(w->blk, 0, (mine ? mine : 1) * sizeof *w->blk);
+    for (int k = 0; k < wse_sim_nlocal(w->sim); k++)
+        wse_engine_cell_counts_at(wse_sim_local(w->sim, k), &w->g, w->b[0], w->b[1], w->b[2],
+                                  w->b[3], at, w->blk);
+    if (w->rank != 0) {
+        MPI_Send(w->b, 4, MPI_INT, 0, TAG_WHDR, comm);
+        if (mine)
+            MPI_Send(w->blk, (int)mine, MPI_UNSIGNED_LONG_LONG, 0, TAG_WDATA, comm);
+        return;
+    }
+    memset(w->full, 0, (size_t)w->g.cols * (size_t)w->g.rows * WSE_CELL_COUNTERS * sizeof *w->full);
+    add_block(w->full, &w->g, w->b, w->blk);
+    for (int r = 1; r < w->size; r++) {
+        int rb[4];
+        MPI_Recv(rb, 4, MPI_INT, r, TAG_WHDR, comm, MPI_STATUS_IGNORE);
+        int cnt = rb[2] * rb[3] * WSE_CELL_COUNTERS;
+        if (cnt > 0) {
+            MPI_Recv(w->rbuf, cnt, MPI_UNSIGNED_LONG_LONG, r, TAG_WDATA, comm, MPI_STATUS_IGNORE);
+            add_block(w->full, &w->g, rb, w->rbuf);
+        }
+    }
+}
+
+/* Rank 0: one window of len cycles from start; with counts, its energy is
+ * full - prev (and prev moves up), without, static power only. */
+static int window_step(wse_power_windows *w, uint64_t start, uint64_t len, int counts,
+                       wse_error *err)
+{
+    const wse_topology *t = w->t;
+    const wse_cells *g = &w->g;
+    size_t n = (size_t)g->cols * (size_t)g->rows;
+    double secs = (double)len / t->clock_hz;
+    uint64_t tot[WSE_CELL_COUNTERS] = { 0 }, hot_pes = 0;
+    double peak = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t *a = w->full + k * WSE_CELL_COUNTERS, *b = w->prev + k * WSE_CELL_COUNTERS;
+        uint64_t d[WSE_CELL_COUNTERS];
+        for (int c = 0; c < WSE_CELL_COUNTERS; c++) {
+            d[c] = counts && c != WSE_CELL_PES ? a[c] - b[c] : 0;
+            tot[c] += d[c];
+        }
+        uint64_t pes = a[WSE_CELL_PES];
+        tot[WSE_CELL_PES] += pes;
+        wse_energy e = wse_energy_of(t, d[WSE_CELL_FLOPS], d[WSE_CELL_HOPS], d[WSE_CELL_SRAM],
+                                     (double)pes * (double)len);
+        w->power[k] = e.total_j / secs;
+        if (w->power[k] > peak)
+            peak = w->power[k];
+        if (w->hot[k])
+            hot_pes += pes;
+    }
+    if (counts)
+        memcpy(w->prev, w->full, n * WSE_CELL_COUNTERS * sizeof *w->prev);
+    wse_power_time *p = &w->pt;
+    if (p->windows == 0 && p->start_steady) {
+        int rc = wse_thermal_solve(t, g, w->power, THERMAL_TOL_K, w->rise, NULL, NULL);
+        if (rc)
+            return wse_error_set(err, rc, t->path, 0, 0, "thermal solve: %s", wse_strerror(rc));
+    }
+    transient_advance(g, &w->m, w->power, secs, w->rise);
+    wse_energy e = wse_energy_of(t, tot[WSE_CELL_FLOPS], tot[WSE_CELL_HOPS], tot[WSE_CELL_SRAM],
+                                 (double)tot[WSE_CELL_PES] * (double)len);
+    double mx = -INFINITY, area = 0, tsum = 0;
+    for (int j = 0; j < g->rows; j++)
+        for (int i = 0; i < g->cols; i++) {
+            size_t k = (size_t)j * (size_t)g->cols + (size_t)i;
+            double a = wse_cells_width(g, i) * wse_cells_height(g, j);
+            area += a;
+            tsum += w->rise[k] * a;
+            if (w->rise[k] > mx)
+                mx = w->rise[k];
+        }
+    double hottest = t->coolant_c + mx, mean = t->coolant_c + tsum / area;
+    if (e.total_j / secs > p->peak_power_w || p->windows == 0) {
+        p->peak_power_w = e.total_j / secs;
+        p->peak_window = p->windows;
+    }
+    if (hottest > w->best_c) {
+        w->best_c = hottest;
+        memcpy(w->hot_power, w->power, n * sizeof *w->power);
+        memcpy(w->hot_rise, w->rise, n * sizeof *w->rise);
+        p->hot_window = p->windows;
+        p->hot_start = start;
+        p->hot_cycles = len;
+        p->hot_power_w = e.total_j / secs;
+    }
+    p->final_max_c = hottest;
+    p->throttled_pe_cycles += hot_pes * len;
+    if (w->csv)
+        fprintf(w->csv, "%llu,%llu,%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%llu\n",
+                (unsigned long long)p->windows, (unsigned long long)start, (unsigned long long)len,
+                e.total_j / secs, e.compute_j / secs, e.fabric_j / secs, e.sram_j / secs,
+                e.static_j / secs, peak, hottest, mean, (unsigned long long)hot_pes);
+    /* the rule, with hysteresis: on above above_c, off below resume_below_c */
+    if (w->throttle)
+        for (size_t k = 0; k < n; k++) {
+            double c = t->coolant_c + w->rise[k];
+            if (!w->hot[k] && c > t->throttle_above_c) {
+                w->hot[k] = 1;
+                p->throttle_onsets++;
+            } else if (w->hot[k] && c < t->throttle_resume_c) {
+                w->hot[k] = 0;
+            }
+        }
+    p->windows++;
+    return 0;
+}
+
+/* The throttle flags from rank 0 to every rank's PEs. */
+static void spread_throttle(wse_power_windows *w)
+{
+    if (!w->throttle)
+        return;
+    size_t n = (size_t)w->g.cols * (size_t)w->g.rows;
+    MPI_Bcast(w->hot, (int)n, MPI_BYTE, 0, wse_sim_comm(w->sim));
+    for (int k = 0; k < wse_sim_nlocal(w->sim); k++)
+        wse_engine_throttle_set(wse_sim_local(w->sim, k), &w->g, w->hot);
+}
+
+int wse_power_windows_close(void *arg, uint64_t boundary, wse_error *err)
+{
+    wse_power_windows *w = arg;
+    int rc = 0;
+    if (boundary <= w->closed)
+        return 0;
+    gather(w, boundary);
+    if (w->rank == 0)
+        rc = window_step(w, w->closed, boundary - w->closed, 1, err);
+    w->closed = boundary;
+    rc = wse_agree(wse_sim_comm(w->sim), rc, err);
+    if (!rc)
+        spread_throttle(w);
+    return rc;
+}
+
+static int csv_copy(FILE *f, void *arg)
+{
+    FILE *src = arg;
+    char buf[8192];
+    size_t k;
+    rewind(src);
+    while ((k = fread(buf, 1, sizeof buf, src)) > 0)
+        if (fwrite(buf, 1, k, f) != k)
+            return WSE_EIO;
+    return ferror(src) ? WSE_EIO : 0;
+}
+
+/* Rank 0: the hottest window's figures and files. */
+static int windows_files(wse_power_windows *w, const char *out_dir, wse_error *err)
+{
+    const wse_topology *t = w->t;
+    const wse_cells *g = &w->g;
+    size_t n = (size_t)g->cols * (size_t)g->rows;
+    wse_power_time *p = &w->pt;
+    for (size_t k = 0; k < n; k++)
+        w->hot_rise[k] += t->coolant_c;       /* now deg C */
+    wse_thermal_summary s;
+    memset(&s, 0, sizeof s);
+    summarise(t, g, w->hot_power, w->hot_rise, &s);
+    p->hottest_c = s.hottest_c;
+    p->hot_i = s.hot_i;
+    p->hot_j = s.hot_j;
+    p->hot_x = s.hot_x;
+    p->hot_y = s.hot_y;
+    p->mean_c = s.mean_c;
+    p->gradient_k_mm = s.gradient_k_mm;
+    p->grad_i = s.grad_i;
+    p->grad_j = s.grad_j;
+    p->grad_i2 = s.grad_i2;
+    p->grad_j2 = s.grad_j2;
+    p->scale_min_c = t->coolant_c;
+    p->scale_max_c = s.hottest_c > t->coolant_c ? s.hottest_c : t->coolant_c + 1.0;
+    if (!out_dir || !w->csv)
+        return 0;
+    char path[WSE_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/" WSE_THERMAL_WINDOWS_FILE, out_dir);
+    fflush(w->csv);
+    int rc = wse_file_write_atomic(path, csv_copy, w->csv, err);
+    if (!rc)
+        rc = save_map(out_dir, WSE_THERMAL_HOT_POWER_FILE, g, w->hot_power, err);
+    if (!rc)
+        rc = save_map(out_dir, WSE_THERMAL_HOT_TEMPERATURE_FILE, g, w->hot_rise, err);
+    snprintf(path, sizeof path, "%s/" WSE_THERMAL_HOT_PICTURE_FILE, out_dir);
+    if (!rc)
+        rc = write_picture(path, t, g, w->hot_rise, p->scale_min_c, p->scale_max_c, err);
+    p->files = rc == 0;
+    return rc;
+}
+
+int wse_power_windows_finish(wse_power_windows *w, const wse_engine_stats *st,
+                             const char *out_dir, wse_thermal_summary *sum, wse_error *err)
+{
+    MPI_Comm comm = wse_sim_comm(w->sim);
+    int rc = 0;
+    /* the last window: from the last boundary to the run's end */
+    gather(w, UINT64_MAX);     /* every task has ended */
+    unsigned long long added = 0, all = 0;
+    for (int k = 0; k < wse_sim_nlocal(w->sim); k++)
+        added += wse_engine_throttle_cycles(wse_sim_local(w->sim, k));
+    MPI_Reduce(&added, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, comm);
+    if (w->rank == 0) {
+        uint64_t len = st->cycles > w->closed ? st->cycles - w->closed : 0;
+        int more = len > 0;
+        for (size_t k = 0; !more && k < (size_t)w->g.cols * (size_t)w->g.rows * WSE_CELL_COUNTERS; k++)
+            more = k % WSE_CELL_COUNTERS != WSE_CELL_PES && w->full[k] != w->prev[k];
+        if (more)     /* activity at the boundary cycle itself: one cycle */
+            rc = window_step(w, w->closed, len ? len : 1, 1, err);
+        w->pt.throttle_cycles = all;
+        w->pt.busy_cycles = st->busy_cycles;
+        if (!rc && w->pt.windows)
+            rc = windows_files(w, out_dir, err);
+        sum->over_time = w->pt;
+    }
+    rc = wse_agree(comm, rc, err);
+    MPI_Bcast(&sum->over_time, (int)sizeof sum->over_time, MPI_BYTE, 0, comm);
     return rc;
 }

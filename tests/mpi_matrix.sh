@@ -5,6 +5,7 @@
 # rank, and every other workload (stencil25 also with switches) on a few
 # decompositions, must give the same digest and the same output bytes as
 # 1 rank, the thermal maps (power.npy, temperature.npy, temperature.png)
+# and the power windows (power_windows.csv, the hottest window's maps)
 # included.
 set -u
 WSEMU=$1
@@ -36,7 +37,7 @@ matrix() {
     JOB=$args
     run "$name.ref" 1 --threads 1 || return
     want=$(digest "$TMP/$name.ref")
-    want_u=$(cd "$TMP/$name.ref" && md5sum *.npy *.png)
+    want_u=$(cd "$TMP/$name.ref" && md5sum *.npy *.png $(ls *.csv 2>/dev/null))
     local IFS=';'
     for d in $list; do
         unset IFS
@@ -46,7 +47,7 @@ matrix() {
         tag=${tag// /}
         if run "$tag" "$@"; then
             got=$(digest "$TMP/$tag")
-            got_u=$(cd "$TMP/$tag" && md5sum *.npy *.png)
+            got_u=$(cd "$TMP/$tag" && md5sum *.npy *.png $(ls *.csv 2>/dev/null))
             if [ "$got" != "$want" ] || [ "$got_u" != "$want_u" ]; then
                 echo "FAIL: $tag: digest $got (want $want) or output bytes differ"
                 fails=$((fails + 1))
@@ -75,6 +76,10 @@ matrix stencil25_switch_wse3 "jobs/stencil25_switch.yaml --topology wse3 --set r
 # the hot-spot job: its power and temperature maps and picture (compared
 # above with every output) from 2 to 4 ranks, cells cut by shard edges
 matrix hotspot "jobs/hotspot.yaml" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2"
+# power windows, the transient and throttling (power_windows.csv and the
+# hottest window's maps too): with the rule and without it
+matrix hotspot_throttle "jobs/hotspot_throttle.yaml" "2 --grid 2x1;3 --grid 3x1;4 --grid 2x2 --threads 2"
+matrix hotspot_windows "jobs/hotspot_throttle.yaml --set throttle=false" "3 --grid 1x3;4 --grid 2x2"
 # rowscale: range filters, control tasks and teardowns with shard edges across every row
 matrix rowscale "jobs/rowscale.yaml --set region.width=11 --set region.height=6 --set params.n=37" "2 --grid 2x1;3 --grid 1x3;4 --grid 2x2 --threads 2;4 --grid 4x1;3 --grid 3x1 --threads 2"
 # a wrong rank count ends every rank with one clear message and status 2

@@ -3,7 +3,9 @@
  * sums to the run's, the cells' counters to the report's exactly; the
  * solve against the analytic uniform rise and the symmetry of a single
  * hot cell; the shipped hot-spot job end to end, its maps the same bytes
- * for 1 and 3 threads (mpi_matrix.sh checks ranks).
+ * for 1 and 3 threads (mpi_matrix.sh checks ranks); the transient against
+ * the vertical path's analytic time constant and the steady state; power
+ * windows and throttling end to end (jobs/hotspot_throttle.yaml).
  */
 #include <math.h>
 #include <stdio.h>
@@ -38,6 +40,8 @@ static wse_topology thermal_topology(int w, int h, int cw, int ch)
     t.tim_conductance = 1e5;
     t.heat_transfer = 1e4;
     t.coolant_c = 25;
+    t.si_density = 2330;
+    t.si_specific_heat = 705;
     return t;
 }
 
@@ -371,13 +375,244 @@ static void test_hotspot_job(void)
     rmdir(d3);
 }
 
+
+/* A step of uniform power: the transient approaches the steady state as
+ * 1 - exp(-t / tau), tau = rho c t x R_vertical, in windows far shorter
+ * than tau as a run's are (lateral flow is nil: cells are all alike). */
+static void test_transient_tau(void)
+{
+    enum { N = 6 };
+    wse_topology t = thermal_topology(N * 4, N * 4, 4, 4);
+    wse_cells g;
+    CU_ASSERT_EQUAL_FATAL(wse_cells_make(&t, (wse_rect){ 0, 0, N * 4, N * 4 }, &g), 0);
+    double rv = 0.775e-3 / 130 + 1e-5 + 1e-4, cpa = 2330.0 * 705.0 * 0.775e-3;
+    double tau = wse_thermal_tau(&t);
+    CU_ASSERT(close_rel(wse_thermal_capacity(&t), cpa, 1e-14));
+    CU_ASSERT(close_rel(tau, cpa * rv, 1e-14));
+    CU_ASSERT(tau > 0.14 && tau < 0.16);
+    double area = 4 * 0.2675e-3 * 4 * 0.2033e-3;   /* m^2 per cell */
+    double power[N * N], rise[N * N];
+    for (int k = 0; k < N * N; k++) {
+        power[k] = 0.5;
+        rise[k] = 0.0;
+    }
+    double ss = 0.5 / area * rv;                    /* K: the analytic steady rise */
+    int windows = 4000;
+    double dt = tau / 1000.0;
+    int64_t steps = 0;
+    for (int w = 1; w <= windows; w++) {
+        CU_ASSERT_EQUAL_FATAL(wse_thermal_advance(&t, &g, power, dt, rise, &steps), 0);
+        if (w % 1000 == 0) {
+            double want = ss * (1.0 - exp(-(double)w / 1000.0));
+            for (int k = 0; k < N * N; k++)
+                CU_ASSERT(close_rel(rise[k], want, 1e-3));
+        }
+    }
+    CU_ASSERT_EQUAL(steps, 1);      /* a window of tau / 1000 is one stable step */
+    /* the time to reach 1 - 1/e of the steady rise is tau, within 0.1 % */
+    for (int k = 0; k < N * N; k++)
+        rise[k] = 0.0;
+    int w = 0;
+    while (rise[0] < ss * (1.0 - exp(-1.0)) && w < 20000) {
+        wse_thermal_advance(&t, &g, power, tau / 10000.0, rise, NULL);
+        w++;
+    }
+    CU_ASSERT(abs(w - 10000) <= 10);
+}
+
+/* A single hot cell stepped for many time constants lands on the steady
+ * solve's field; one step of a window longer than the stability bound is
+ * split into several, and never overshoots. */
+static void test_transient_to_steady(void)
+{
+    enum { N = 9 };
+    wse_topology t = thermal_topology(N * 4, N * 4, 4, 4);
+    wse_cells g;
+    CU_ASSERT_EQUAL_FATAL(wse_cells_make(&t, (wse_rect){ 0, 0, N * 4, N * 4 }, &g), 0);
+    static double power[N * N], rise[N * N], ss[N * N];
+    memset(power, 0, sizeof power);
+    memset(rise, 0, sizeof rise);
+    power[4 * N + 4] = 1.0;
+    double bound;
+    int iters;
+    CU_ASSERT_EQUAL_FATAL(wse_thermal_solve(&t, &g, power, 1e-9, ss, &bound, &iters), 0);
+    double tau = wse_thermal_tau(&t);
+    int64_t steps = 0, most = 0;
+    for (int w = 0; w < 300; w++) {
+        CU_ASSERT_EQUAL_FATAL(wse_thermal_advance(&t, &g, power, tau / 10.0, rise, &steps), 0);
+        most = steps > most ? steps : most;
+        for (int k = 0; k < N * N; k++)
+            CU_ASSERT(rise[k] >= 0 && rise[k] <= ss[k] * (1 + 1e-12) + 1e-15);
+    }
+    CU_ASSERT(most > 1);
+    for (int k = 0; k < N * N; k++)
+        CU_ASSERT(fabs(rise[k] - ss[k]) <= 1e-6 * ss[4 * N + 4]);
+    CU_ASSERT_EQUAL(wse_thermal_advance(&t, &g, power, -1.0, rise, NULL), WSE_EINVAL);
+}
+
+static int run_job_sets(const char *job, const char *out, int threads, const char *const *sets,
+                        int n_sets, wse_report *rep, wse_error *err)
+{
+    wse_run_options o;
+    memset(&o, 0, sizeof o);
+    o.job_path = job;
+    o.out_dir = out;
+    o.comm = MPI_COMM_SELF;
+    o.threads = threads;
+    o.sets = sets;
+    o.n_sets = n_sets;
+    wse_error_clear(err);
+    return wse_run(&o, rep, err);
+}
+
+/* The CSV's rows: window, start, cycles, watts (total, by category). */
+static int read_csv(const char *dir, double (*row)[12], int max)
+{
+    char path[512], line[1024];
+    snprintf(path, sizeof path, "%s/power_windows.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = 0;
+    if (!fgets(line, sizeof line, f) || strncmp(line, "window,start_cycle,cycles,power_w", 33) != 0)
+        n = -2;
+    while (n >= 0 && n < max && fgets(line, sizeof line, f)) {
+        char *p = line;
+        for (int c = 0; c < 12; c++) {
+            row[n][c] = strtod(p, &p);
+            if (*p == ',')
+                p++;
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void remove_dir(const char *d)
+{
+    static const char *const files[] = { "power.npy", "temperature.npy", "temperature.png",
+                                         "power_windows.csv", "power_hottest.npy",
+                                         "temperature_hottest.npy", "temperature_hottest.png",
+                                         "u.npy", "report.json" };
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", d, files[f]);
+        unlink(p);
+    }
+    rmdir(d);
+}
+
+/* Power windows and throttling, end to end: the windows tile the run and
+ * their energy is the run's; throttling slows the run down and acts only
+ * from the second window; without the rule the run is the plain
+ * hot-spot's, cycle for cycle; 1 and 3 threads give the same bytes. */
+static void test_windows_job(void)
+{
+    char d1[] = "/tmp/wse_thermal_XXXXXX", d3[] = "/tmp/wse_thermal_XXXXXX";
+    char d0[] = "/tmp/wse_thermal_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(d1));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(d3));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(d0));
+    static wse_report rep, rep3, rep0, plain;
+    wse_error err;
+    const char *job = WSE_SOURCE_DIR "/jobs/hotspot_throttle.yaml";
+    int rc = run_job_sets(job, d1, 1, NULL, 0, &rep, &err);
+    if (rc)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const wse_power_time *p = &rep.thermal.over_time;
+    CU_ASSERT_FATAL(p->valid);
+    CU_ASSERT_EQUAL(p->window_cycles, 1000);
+    CU_ASSERT_EQUAL(p->windows, (rep.st.cycles + 999) / 1000);
+    CU_ASSERT(p->start_steady && p->throttle && p->files);
+    static double row[64][12];
+    int n = read_csv(d1, row, 64);
+    CU_ASSERT_EQUAL_FATAL(n, (int)p->windows);
+    /* the windows tile [0, cycles) and their joules are the run's */
+    double e = 0, ec = 0, es = 0, peak = 0;
+    uint64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL((uint64_t)row[i][1], at);
+        at += (uint64_t)row[i][2];
+        double secs = row[i][2] / rep.clock_hz;
+        e += row[i][3] * secs;
+        ec += row[i][4] * secs;
+        es += row[i][7] * secs;
+        peak = row[i][3] > peak ? row[i][3] : peak;
+        CU_ASSERT(row[i][9] <= p->hottest_c + 1e-6);
+    }
+    CU_ASSERT_EQUAL(at, rep.st.cycles);
+    CU_ASSERT(close_rel(e, rep.energy_j, 1e-7));
+    CU_ASSERT(close_rel(ec, rep.energy_compute_j, 1e-7));
+    CU_ASSERT(close_rel(es, rep.energy_static_j, 1e-7));
+    CU_ASSERT(close_rel(peak, p->peak_power_w, 1e-7));
+    /* it starts at the steady state of the first window's power, so the
+     * hottest window is the first, as hot as that steady state */
+    CU_ASSERT_EQUAL(p->hot_window, 0);
+    CU_ASSERT(p->hottest_c > 27.0 && p->hottest_c < 27.5);
+    CU_ASSERT(p->hot_i >= 10 && p->hot_i <= 11 && p->hot_j >= 4 && p->hot_j <= 5);
+    CU_ASSERT(p->final_max_c < p->hottest_c);         /* throttled: it cools */
+    /* nothing throttles in the first window, the hot middle after it */
+    CU_ASSERT_EQUAL(row[0][11], 0);
+    CU_ASSERT(row[1][11] > 0 && row[1][11] < 256);
+    CU_ASSERT(p->throttle_onsets > 0 && p->throttle_onsets < 16);
+    CU_ASSERT(p->throttled_pe_cycles > 0 && p->throttle_cycles > 0);
+    CU_ASSERT(p->throttle_cycles < rep.st.busy_cycles);
+    /* the hottest window's maps: watts sum to its power */
+    static float pw[256], tc[256];
+    CU_ASSERT_EQUAL_FATAL(read_map(d1, "power_hottest.npy", 16, 16, pw), 0);
+    CU_ASSERT_EQUAL_FATAL(read_map(d1, "temperature_hottest.npy", 16, 16, tc), 0);
+    double ps = 0;
+    for (int k = 0; k < 256; k++)
+        ps += pw[k];
+    CU_ASSERT(close_rel(ps, p->hot_power_w, 1e-5));
+    CU_ASSERT_EQUAL(tc[p->hot_j * 16 + p->hot_i], (float)p->hottest_c);
+    /* 3 threads: the same bytes and figures */
+    rc = run_job_sets(job, d3, 3, NULL, 0, &rep3, &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(rep3.digest, rep.digest);
+    CU_ASSERT_EQUAL(rep3.st.cycles, rep.st.cycles);
+    static const char *const files[] = { "power_windows.csv", "power_hottest.npy",
+                                         "temperature_hottest.npy", "temperature_hottest.png",
+                                         "temperature.npy" };
+    for (int f = 0; f < 5; f++) {
+        unsigned char *a = NULL, *b = NULL;
+        long na = file_bytes(d1, files[f], &a), nb = file_bytes(d3, files[f], &b);
+        CU_ASSERT(na > 0 && na == nb);
+        if (na > 0 && na == nb)
+            CU_ASSERT_EQUAL(memcmp(a, b, (size_t)na), 0);
+        free(a);
+        free(b);
+    }
+    CU_ASSERT(memcmp(&rep.thermal.over_time, &rep3.thermal.over_time, sizeof rep.thermal.over_time) == 0);
+    /* without the rule: the plain hot spot's run, cycle for cycle, and
+     * slower with it */
+    const char *off[] = { "throttle=false" };
+    rc = run_job_sets(job, d0, 3, off, 1, &rep0, &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    rc = run_hotspot(NULL, 1, &plain, &err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(rep0.digest, plain.digest);
+    CU_ASSERT_EQUAL(rep0.st.cycles, plain.st.cycles);
+    CU_ASSERT(!rep0.thermal.over_time.throttle);
+    CU_ASSERT(rep.st.cycles > plain.st.cycles * 3 / 2);
+    CU_ASSERT_EQUAL(rep.verify, 1);
+    remove_dir(d1);
+    remove_dir(d3);
+    remove_dir(d0);
+}
+
 int test_thermal_suite(void)
 {
     CU_pSuite s = CU_add_suite("thermal", NULL, NULL);
     if (!s || !CU_add_test(s, "per-PE energy sums to the run's", test_pe_energy_sums) ||
         !CU_add_test(s, "uniform power: the analytic rise", test_uniform_rise) ||
         !CU_add_test(s, "one hot cell: symmetric, decaying, conserved", test_hot_cell) ||
-        !CU_add_test(s, "hotspot job: totals, maps, 1 and 3 threads", test_hotspot_job))
+        !CU_add_test(s, "hotspot job: totals, maps, 1 and 3 threads", test_hotspot_job) ||
+        !CU_add_test(s, "transient: the vertical time constant", test_transient_tau) ||
+        !CU_add_test(s, "transient: to the steady state, stable", test_transient_to_steady) ||
+        !CU_add_test(s, "power windows and throttling end to end", test_windows_job))
         return CU_get_error();
     return 0;
 }

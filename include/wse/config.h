@@ -101,6 +101,15 @@ typedef struct wse_topology {
     /* A particular wafer's repair (wse/yield.h), set by whoever built it
      * from a defect map; NULL: a perfect wafer. */
     const struct wse_wafer *wafer;
+    double si_density;           /* kg/m^3, the die's heat capacity: */
+    double si_specific_heat;     /*   J/(kg K) (the transient) */
+    /* thermal.throttle (optional; acts only in jobs with power windows):
+     * a PE whose cell is above throttle_above_c runs its tasks at
+     * throttle_rate_percent of the rate until the cell is below
+     * throttle_resume_c */
+    int throttle;                /* 1: the rule is given */
+    double throttle_above_c, throttle_resume_c;
+    int throttle_rate_percent;   /* 1..99 */
 } wse_topology;
 
 enum wse_repair_scheme {
@@ -198,7 +207,15 @@ typedef struct wse_job {
     int verify;                  /* bool, default 0 */
     int64_t max_cycles;          /* safety limit, default 1e12 */
     wse_defect_spec defects;     /* kind NONE: a perfect wafer */
+    /* power over time (docs/MODEL.md, "Power and heat"): 0, or the length
+     * of a power window in cycles (>= WSE_POWER_WINDOW_MIN) */
+    int64_t power_window_cycles;
+    int thermal_start;           /* enum wse_thermal_start */
+    int throttle;                /* bool, default 1: the topology's rule acts */
 } wse_job;
+
+enum wse_thermal_start { WSE_START_COOLANT = 0, WSE_START_STEADY = 1 };
+#define WSE_POWER_WINDOW_MIN 100
 
 /*
  * Load a job file and apply n_sets overrides "key.path=value" (in order,

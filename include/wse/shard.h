@@ -102,6 +102,16 @@ uint64_t wse_sim_overhead_bytes(wse_sim *s);
 const char *wse_sim_pinning(const wse_sim *s);
 void wse_sim_set_progress(wse_sim *s, double seconds,
                           void (*fn)(uint64_t cycle, void *arg), void *arg);
+/* Power windows of `cycles` cycles (docs/MODEL.md, "Power and heat"):
+ * no engine window crosses a multiple of cycles, and once every engine
+ * has reached the next cycle with an event, close(arg, boundary, err)
+ * runs on every rank (collective) for each multiple of cycles passed, in
+ * order, while every PE's state is that of the boundary (no event lies
+ * between).  close returns 0 or an error agreed by every rank, which
+ * ends the run. */
+void wse_sim_set_power_windows(wse_sim *s, uint64_t cycles,
+                               int (*close)(void *arg, uint64_t boundary, wse_error *err),
+                               void *arg);
 /* NULL-safe. */
 void wse_sim_destroy(wse_sim *s);
 

@@ -84,6 +84,13 @@ int wse_cells_height(const wse_cells *g, int j);
 void wse_engine_cell_counts(const wse_engine *e, const wse_cells *g, int c0, int r0,
                             int nc, int nr, uint64_t *acc);
 
+/* The same at cycle `at` of a run (every PE's state is that of the start
+ * of cycle at): a task running across at has counted only the share of its
+ * flops and SRAM bytes for its cycles before at (rounded down), so power
+ * windows spread a task's energy over the cycles it is charged. */
+void wse_engine_cell_counts_at(const wse_engine *e, const wse_cells *g, int c0, int r0,
+                               int nc, int nr, uint64_t at, uint64_t *acc);
+
 /* ------------------------------------------------------------ the solve */
 
 /*
@@ -102,7 +109,62 @@ void wse_engine_cell_counts(const wse_engine *e, const wse_cells *g, int c0, int
 int wse_thermal_solve(const wse_topology *t, const wse_cells *g, const double *power,
                       double tol_k, double *rise, double *bound_k, int *iters);
 
+/* ------------------------------------------------------------ the transient */
+
+/*
+ * The die's heat capacity per area, J/(m^2 K): si_density x
+ * si_specific_heat x die_thickness (the TIM and the cold plate are taken
+ * as massless), and the time constant of the vertical path, s: that
+ * capacity x the vertical resistance per area.  A uniform step of power
+ * approaches its steady state as 1 - exp(-t / tau).
+ */
+double wse_thermal_capacity(const wse_topology *t);
+double wse_thermal_tau(const wse_topology *t);
+
+/*
+ * Advance each cell's rise over the coolant (K, rise[j * cols + i]) by
+ * `seconds` under constant power (W per cell): C dT/dt = P - A T, with C
+ * the cells' heat capacities and A the conductances of the steady solve.
+ * Forward Euler in n equal steps, n the fewest that keep every step
+ * within the positivity bound min over cells of C_k / A_kk (each new
+ * temperature is then a weighted mean of the old ones and the power's
+ * rise, so the scheme is stable and never overshoots).  *steps gets n.
+ * Returns 0, WSE_EINVAL, WSE_ENOMEM.
+ */
+int wse_thermal_advance(const wse_topology *t, const wse_cells *g, const double *power,
+                        double seconds, double *rise, int64_t *steps);
+
 /* ------------------------------------------------------------ summary */
+
+/* Power over time (jobs with power_window_cycles), the same on every rank. */
+typedef struct wse_power_time {
+    int valid;                  /* 0: the job has no power windows */
+    uint64_t window_cycles, windows;
+    int start_steady;           /* thermal_start: steady */
+    double tau_s;               /* the vertical path's time constant */
+    double step_s;              /* the transient's step bound (C_k / A_kk) */
+    double peak_power_w;        /* the highest window's total */
+    uint64_t peak_window;
+    double final_max_c;         /* the hottest cell at the run's end */
+    /* the hottest window: the one ending with the hottest cell */
+    uint64_t hot_window, hot_start, hot_cycles;
+    double hot_power_w;
+    double hottest_c;
+    int hot_i, hot_j;
+    double hot_x, hot_y;        /* region-relative PE coordinates */
+    double mean_c, gradient_k_mm;
+    int grad_i, grad_j, grad_i2, grad_j2;
+    double scale_min_c, scale_max_c;
+    int files;                  /* 1: the CSV, maps and picture written */
+    /* throttling */
+    int throttle;               /* 1: the topology's rule acted in this run */
+    double throttle_above_c, throttle_resume_c;
+    int throttle_rate_percent;
+    uint64_t throttled_pe_cycles;   /* PE-cycles in throttled cells */
+    uint64_t throttle_cycles;   /* cycles throttling added to tasks */
+    uint64_t throttle_onsets;   /* cells that entered throttling */
+    uint64_t busy_cycles;       /* the run's busy PE-cycles, for the share */
+} wse_power_time;
 
 typedef struct wse_thermal_summary {
     int valid;                  /* 0: not computed (no run, or no cycles) */
@@ -126,6 +188,7 @@ typedef struct wse_thermal_summary {
     int iters;
     double scale_min_c, scale_max_c;   /* the picture's colour scale */
     int picture;                /* 1: temperature.png written */
+    wse_power_time over_time;   /* power windows, the transient, throttling */
 } wse_thermal_summary;
 
 /*
@@ -145,6 +208,53 @@ typedef struct wse_thermal_summary {
 int wse_thermal_run(wse_sim *s, const wse_topology *t, wse_rect region,
                     const wse_engine_stats *st, const char *out_dir,
                     wse_thermal_summary *sum, wse_error *err);
+
+/* ------------------------------------------------------------ power windows */
+
+/* The files wse_power_windows_finish writes into out_dir. */
+#define WSE_THERMAL_WINDOWS_FILE "power_windows.csv"
+#define WSE_THERMAL_HOT_POWER_FILE "power_hottest.npy"
+#define WSE_THERMAL_HOT_TEMPERATURE_FILE "temperature_hottest.npy"
+#define WSE_THERMAL_HOT_PICTURE_FILE "temperature_hottest.png"
+
+/*
+ * Power over time (docs/MODEL.md, "Power and heat").  Window i covers
+ * cycles [i P, (i + 1) P) of the modeled clock, P = the job's
+ * power_window_cycles.  At each boundary (wse_sim_set_power_windows) every
+ * rank adds its PEs' counters into its block of cells, rank 0 adds the
+ * blocks and takes the difference from the last boundary (integers), so a
+ * window's energy per cell is exact and the same for every decomposition;
+ * rank 0 turns it into watts, advances the transient (the wafer starts at
+ * the coolant, or with thermal_start: steady at the steady state of the
+ * first window's power) and, when the topology has a throttle rule and
+ * the job does not turn it off, decides which cells are throttled in the
+ * next window and broadcasts one byte per cell.  Memory: one block of
+ * cells per rank, a few maps of cells on rank 0; nothing per PE beyond a
+ * flag bit.  Per window: one gather of the blocks, one broadcast, one
+ * agreement.
+ */
+typedef struct wse_power_windows wse_power_windows;
+
+/* Collective; *out is NULL when the job has no power windows. */
+int wse_power_windows_create(wse_sim *s, const wse_topology *t, wse_rect region,
+                             const wse_job *job, int want_files, wse_power_windows **out,
+                             wse_error *err);
+/* The sim's callback (wse_sim_set_power_windows): closes the window
+ * ending at boundary.  Collective. */
+int wse_power_windows_close(void *w, uint64_t boundary, wse_error *err);
+/* After the run (collective): the last window, up to the run's cycles;
+ * with out_dir the per-window CSV and the hottest window's maps and
+ * picture (atomically); fills sum->over_time, the same on every rank. */
+int wse_power_windows_finish(wse_power_windows *w, const wse_engine_stats *st,
+                             const char *out_dir, wse_thermal_summary *sum, wse_error *err);
+void wse_power_windows_destroy(wse_power_windows *w);
+
+/* Set the throttle flag of every PE engine e owns from hot (a byte per
+ * cell of the whole grid g, row-major; nonzero: throttled).  Returns how
+ * many are throttled. */
+uint64_t wse_engine_throttle_set(wse_engine *e, const wse_cells *g, const uint8_t *hot);
+/* Cycles throttling added to engine e's tasks so far. */
+uint64_t wse_engine_throttle_cycles(const wse_engine *e);
 
 /* Colour of a value in [0, 1] on the pictures' scale (dark violet ->
  * orange -> pale yellow), as 3 bytes. */
