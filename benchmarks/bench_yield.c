@@ -11,6 +11,9 @@
  *   bench_yield [--topology T.yaml] [--samples N] [--csv F] [--png F]
  *               [--job JOB.yaml --wafers K --d0 D]
  *
+ * JOB is a job without a defects section (its run is the perfect wafer);
+ * the sampled wafers add --set defects.d0_per_mm2=D defects.seed=1..K.
+ *
  * CSV columns: scheme, spares, d0_per_mm2, alpha (0: Poisson), samples,
  * full_fraction, analytic, poisson_nospare, murphy_nospare, nb_nospare,
  * mean_spares_used, mean_stretched_links.  The PNG plots full_fraction
@@ -28,7 +31,6 @@
 
 #define NSCHEMES 3
 static const int schemes[NSCHEMES] = { WSE_REPAIR_COLUMN_SHIFT, WSE_REPAIR_ROW_RETIRE, WSE_REPAIR_ROW_SHIFT };
-static const char *const scheme_names[] = { "none", "column_shift", "row_shift", "row_retire" };
 static const double d0s[] = { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02 };
 #define ND0 (int)(sizeof d0s / sizeof d0s[0])
 static const double alphas[] = { 0, 2, 0.5 };
@@ -283,14 +285,14 @@ int main(int argc, char **argv)
                 double ad = area * d0s[di];
                 double pois = exp(-ad), murphy = pow((1 - exp(-ad)) / ad, 2);
                 double nb = alphas[ai] > 0 ? pow(1 + ad / alphas[ai], -alphas[ai]) : pois;
-                fprintf(f, "%s,%d,%g,%g,%d,%.4f,%.4f,%.4g,%.4g,%.4g,%.2f,%.1f\n", scheme_names[schemes[si]], spares,
+                fprintf(f, "%s,%d,%g,%g,%d,%.4f,%.4f,%.4g,%.4g,%.4g,%.2f,%.1f\n", wse_repair_scheme_name(schemes[si]), spares,
                         d0s[di], alphas[ai], samples, fr, an, pois, murphy, nb, used / samples, stretched / samples);
                 char al[16];
                 if (alphas[ai] > 0)
                     snprintf(al, sizeof al, "%g", alphas[ai]);
                 else
                     snprintf(al, sizeof al, "Poisson");
-                printf("%-13s %-9g %-7s %8.3f %8.3f %8.2g %10.1f %10.1f\n", scheme_names[schemes[si]], d0s[di], al,
+                printf("%-13s %-9g %-7s %8.3f %8.3f %8.2g %10.1f %10.1f\n", wse_repair_scheme_name(schemes[si]), d0s[di], al,
                        fr, an, nb, used / samples, stretched / samples);
                 if (ai == 0) {
                     frac[si][di] = fr;

@@ -104,15 +104,13 @@ static void print_thermal(const wse_report *r, FILE *f)
     }
 }
 
-static const char *const scheme_names[] = { "none", "column_shift", "row_shift", "row_retire" };
-
 void wse_report_print_wafer(const wse_report *r, FILE *f)
 {
     const wse_wafer_summary *w = &r->wafer;
     if (!r->has_wafer)
         return;
     fprintf(f, "  wafer            %dx%d physical PEs in %dx%d dies, repair %s\n", w->phys_width,
-            w->phys_height, w->dies_x, w->dies_y, scheme_names[w->scheme & 3]);
+            w->phys_height, w->dies_x, w->dies_y, wse_repair_scheme_name(w->scheme));
     fprintf(f, "                   %llu defective PEs (%llu from broken links) in %llu dies, %llu of them repaired in full; %llu spares used",
             (unsigned long long)w->defect_pes, (unsigned long long)w->defect_links,
             (unsigned long long)w->dies_defective, (unsigned long long)w->dies_repaired,
@@ -234,7 +232,7 @@ static void json_wafer(wse_json *j, const wse_report *r)
     if (!r->has_wafer)
         return;
     wse_json_object_begin(j, "wafer");
-    wse_json_str(j, "scheme", scheme_names[w->scheme & 3]);
+    wse_json_str(j, "scheme", wse_repair_scheme_name(w->scheme));
     wse_json_int(j, "physical_width", w->phys_width);
     wse_json_int(j, "physical_height", w->phys_height);
     wse_json_int(j, "dies_x", w->dies_x);

@@ -202,7 +202,7 @@ static size_t pelist_unique(pelist *l)
  * Coordinates are physical (spares included), 0-based.
  */
 static int read_map(const char *path, int pw, int ph, pelist *pes, uint64_t *nlinks,
-                    uint64_t *npes, wse_error *err)
+                    wse_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -234,7 +234,6 @@ static int read_map(const char *path, int pw, int ph, pelist *pes, uint64_t *nli
         } else if (x < 0 || y < 0 || x >= pw || y >= ph) {
             rc = wse_error_set(err, WSE_ECONFIG, path, line, col, "PE (%d,%d) is outside the %dx%d physical fabric", x, y, pw, ph);
         } else if (is_pe) {
-            (*npes)++;
             if (pelist_add(pes, (uint64_t)y * (uint64_t)pw + (uint64_t)x))
                 rc = wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for the defect map");
         } else {
@@ -313,7 +312,7 @@ static uint64_t rng_poisson(rng *r, double mean)
  * Gamma-distributed (mean D0 A, shape alpha), which makes the count
  * negative-binomial; without, Poisson. */
 static int generate_map(const wse_defect_spec *d, double area, int pw, const int *px0, int nx,
-                        const int *py0, int ny, pelist *pes, uint64_t *npes, wse_error *err)
+                        const int *py0, int ny, pelist *pes, wse_error *err)
 {
     for (int j = 0; j < ny; j++)
         for (int i = 0; i < nx; i++) {
@@ -330,7 +329,6 @@ static int generate_map(const wse_defect_spec *d, double area, int pw, const int
                 uint64_t x = (uint64_t)px0[i] + at % (uint64_t)w, y = (uint64_t)py0[j] + at / (uint64_t)w;
                 if (pelist_add(pes, y * (uint64_t)pw + x))
                     return wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for the defect map");
-                (*npes)++;
             }
         }
     return 0;
@@ -384,7 +382,11 @@ static int build_lines(wse_wafer *w, const int *pu0)
     return 0;
 }
 
-static const char *const scheme_name[] = { "none", "column_shift", "row_shift", "row_retire" };
+const char *wse_repair_scheme_name(int scheme)
+{
+    static const char *const names[] = { "none", "column_shift", "row_shift", "row_retire" };
+    return scheme >= 0 && scheme <= WSE_REPAIR_ROW_RETIRE ? names[scheme] : "unknown";
+}
 
 /* How many logical positions each die along v can give: the fewest
  * usable positions of its lines, at most the nominal extent.  Fails
@@ -428,7 +430,7 @@ static int plan_dies(wse_wafer *w, const wse_defect_spec *d, int total_v, wse_er
                                  "the wafer cannot be repaired: %llu defective PEs; die (%d,%d) %s %d has %d defects for %d spare %s%s (%s; defects.on_unrepairable: shrink forms a smaller fabric)",
                                  (unsigned long long)w->nbad, dx, dy, w->swap ? "row" : "column", line_u,
                                  worst_bad, w->spares, axis, w->spares == 1 ? "" : "s",
-                                 scheme_name[w->scheme]);
+                                 wse_repair_scheme_name(w->scheme));
         }
         if (best < 0)
             best = 0;
@@ -550,7 +552,7 @@ int wse_wafer_create(const wse_topology *t, const wse_defect_spec *d, wse_wafer 
     px0 = die_starts(t->width, die_w, t->spare_cols, &nx);
     py0 = die_starts(t->height, die_h, t->spare_rows, &ny);
     pelist pes = { 0 };
-    uint64_t nlinks = 0, npes = 0;
+    uint64_t nlinks = 0;
     int total_v = w->swap ? t->width : t->height;
     if (!px0 || !py0) {
         rc = wse_error_set(err, WSE_ENOMEM, NULL, 0, 0, "out of memory for the wafer");
@@ -573,10 +575,10 @@ int wse_wafer_create(const wse_topology *t, const wse_defect_spec *d, wse_wafer 
     }
     memcpy(w->pv0, w->swap ? px0 : py0, ((size_t)w->dv + 1) * sizeof *w->pv0);
     if (d->kind == WSE_DEFECTS_FILE)
-        rc = read_map(d->path, pw, ph, &pes, &nlinks, &npes, err);
+        rc = read_map(d->path, pw, ph, &pes, &nlinks, err);
     else if (d->kind == WSE_DEFECTS_GENERATE)
         rc = generate_map(d, d->pe_area_mm2 > 0 ? d->pe_area_mm2 : t->pe_area_mm2, pw, px0, nx, py0,
-                          ny, &pes, &npes, err);
+                          ny, &pes, err);
     if (rc)
         goto done;
     w->nbad = pelist_unique(&pes);

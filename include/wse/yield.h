@@ -53,6 +53,9 @@ void wse_wafer_destroy(wse_wafer *w);
 
 void wse_wafer_summary_get(const wse_wafer *w, wse_wafer_summary *s);
 
+/* The name a topology gives a repair scheme ("column_shift", ...). */
+const char *wse_repair_scheme_name(int scheme);
+
 /* The physical PE of logical PE (x, y) (fabric coordinates). */
 void wse_wafer_physical(const wse_wafer *w, int x, int y, int *px, int *py);
 
