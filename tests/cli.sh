@@ -10,6 +10,10 @@ OLDLIB=${4:-}
 PY=/usr/bin/python3
 cd "$SRC" || exit 1
 TMP=$(mktemp -d)
+# Open MPI's session directory in this script's own folder: tests running
+# at once otherwise share /tmp/ompi.HOST.UID, and one that ends removes it
+# under another that is starting ("unable to create the desired directory")
+export OMPI_MCA_orte_tmpdir_base="$TMP"
 trap 'rm -rf "$TMP"' EXIT
 fails=0
 passes=0

@@ -12,6 +12,10 @@ MPIEXEC=$3
 USERLIB=$4
 cd "$SRC" || exit 1
 TMP=$(mktemp -d)
+# Open MPI's session directory in this script's own folder: tests running
+# at once otherwise share /tmp/ompi.HOST.UID, and one that ends removes it
+# under another that is starting ("unable to create the desired directory")
+export OMPI_MCA_orte_tmpdir_base="$TMP"
 trap 'rm -rf "$TMP"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
 MPI="$MPIEXEC --oversubscribe --bind-to none"
