@@ -43,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 #include "limits_int.h"
 #include "wse/config.h"
@@ -1197,6 +1199,36 @@ static int is_path(const char *s)
 #else
 #define CFG_TOPO_DIR "topologies"
 #endif
+#ifndef WSE_TOPOLOGY_REL
+#define WSE_TOPOLOGY_REL "../share/wsemu/topologies"
+#endif
+
+/*
+ * The directory of named topologies, in this order: $WSEMU_TOPOLOGY_DIR
+ * when set and not empty; the installed one, found from the running
+ * program's own file (/proc/self/exe, then WSE_TOPOLOGY_REL from its
+ * directory: PREFIX/bin/wsemu -> PREFIX/share/wsemu/topologies), when that
+ * is a directory, so an installed tree can be moved; else the source
+ * tree's (CFG_TOPO_DIR, which is what the build tree's programs find).
+ */
+static const char *topology_dir(char *buf, size_t n)
+{
+    const char *env = getenv("WSEMU_TOPOLOGY_DIR");
+    if (env && env[0])
+        return env;
+    ssize_t len = readlink("/proc/self/exe", buf, n - 1);
+    if (len > 0 && (size_t)len < n - 1) {
+        buf[len] = '\0';
+        char *slash = strrchr(buf, '/');
+        struct stat st;
+        if (slash && (size_t)(slash + 1 - buf) + sizeof WSE_TOPOLOGY_REL <= n) {
+            strcpy(slash + 1, WSE_TOPOLOGY_REL);
+            if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+                return buf;
+        }
+    }
+    return CFG_TOPO_DIR;
+}
 
 int wse_topology_resolve(const char *name_or_path, const char *base_dir,
                          const char *topo_dir, char *buf, size_t n,
@@ -1208,8 +1240,9 @@ int wse_topology_resolve(const char *name_or_path, const char *base_dir,
         return wse_error_set(err, WSE_EINVAL, NULL, 0, 0, "empty topology name");
     int len;
     const char *s = name_or_path;
+    char dir[WSE_PATH_MAX];
     if (!is_path(s))
-        len = snprintf(buf, n, "%s/%s.yaml", topo_dir ? topo_dir : CFG_TOPO_DIR, s);
+        len = snprintf(buf, n, "%s/%s.yaml", topo_dir ? topo_dir : topology_dir(dir, sizeof dir), s);
     else if (s[0] != '/' && base_dir && base_dir[0] && strcmp(base_dir, ".") != 0)
         len = snprintf(buf, n, "%s/%s", base_dir, s);
     else

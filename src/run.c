@@ -29,10 +29,6 @@
 #include "wse/thermal.h"
 #include "wse/threads.h"
 
-#ifndef WSE_TOPOLOGY_DIR
-#define WSE_TOPOLOGY_DIR "topologies"
-#endif
-
 typedef struct run_ctx {
     const wse_run_options *opt;
     wse_report *rep;
@@ -109,8 +105,7 @@ static int load_config(run_ctx *c, wse_error *err)
     const char *tname = c->opt->topology ? c->opt->topology : c->job.topology;
     const char *base = c->opt->topology ? NULL : c->job.dir;
     char tpath[WSE_PATH_MAX];
-    const char *tdir = getenv("WSEMU_TOPOLOGY_DIR");
-    rc = wse_topology_resolve(tname, base, tdir ? tdir : WSE_TOPOLOGY_DIR, tpath, sizeof tpath, err);
+    rc = wse_topology_resolve(tname, base, NULL, tpath, sizeof tpath, err);
     if (!rc)
         rc = wse_topology_load(tpath, &c->topo, err);
     if (!rc)

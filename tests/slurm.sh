@@ -2,7 +2,9 @@
 # tests/slurm.sh WSEMU SOURCE_DIR - a real single-node Slurm cluster in a
 # temporary directory (munge, slurmctld, slurmd), and a batch job that runs
 # heat2d with mpirun inside the allocation and with srun --mpi=pmix, on 4
-# overcommitted tasks; both must give the single-rank digest.  Needs root
+# overcommitted tasks; both must give the single-rank digest.  Then it
+# submits each batch script of jobs/*.sbatch (sized to this cluster) and
+# checks every run's digest against a direct run.  Needs root
 # and the slurm-wlm and munge packages; exits 77 (skipped) otherwise.
 set -u
 WSEMU=$1
@@ -87,4 +89,55 @@ if [ "$code" != "ExitCode=0:0" ] || [ "$a" != "$want" ] || [ "$b" != "$want" ]; 
     exit 1
 fi
 echo "slurm: mpirun in the allocation and srun --mpi=pmix give digest $want"
-echo "1 passed, 0 failed"
+
+# --- the batch scripts of jobs/*.sbatch, as written but for their sizes
+# (Slurm options on the sbatch line, which override the script's) and their
+# problem sizes (EXTRA): each wsemu run they make must give the digest of a
+# direct single-rank run of the same job.
+pass=1
+fails=0
+export WSEMU OUT=$D/results
+submit() {  # NAME SBATCH-OPTIONS... ; prints the job id
+    local name=$1; shift
+    timeout 30 sbatch --parsable -o "$D/$name-%j.out" "$@"
+}
+j1=$(EXTRA="--set params.steps=4" submit node jobs/node.sbatch) || { echo "FAIL: sbatch jobs/node.sbatch"; exit 1; }
+j2=$(EXTRA="--set region.width=64 --set region.height=48" submit multinode -N 1 --ntasks-per-node=2 -c 1 \
+     jobs/multinode.sbatch) || { echo "FAIL: sbatch jobs/multinode.sbatch"; exit 1; }
+j3=$(EXTRA="--set params.steps=4" submit weak -n 4 --overcommit -o "$D/weak-%A_%a.out" jobs/weak.sbatch) || { echo "FAIL: sbatch jobs/weak.sbatch"; exit 1; }
+timeout 400 sh -c "while [ -n \"\$(squeue -h -j $j1,$j2,$j3 2>/dev/null)\" ]; do sleep 0.5; done" ||
+    echo "FAIL: the batch scripts' jobs did not finish in 400 s"
+for j in $j1 $j2 $j3; do
+    n=$(scontrol show job "$j" 2>/dev/null | grep -c 'ExitCode=0:0')
+    want_n=1; [ "$j" = "$j3" ] && want_n=3
+    [ "$n" -eq "$want_n" ] || { echo "FAIL: job $j: $n of $want_n tasks ended with exit code 0: $(scontrol show job "$j" | grep -o 'JobName=[^ ]*\|ExitCode=[0-9:]*' | tr '\n' ' ')"; fails=$((fails + 1)); }
+done
+runs=0
+for f in "$D"/node-*.out "$D"/multinode-*.out "$D"/weak-*.out; do
+    [ -f "$f" ] || continue
+    line=$(grep '^wsemu-args: ' "$f") || { echo "FAIL: $f has no wsemu-args line: $(head -c 400 "$f")"; fails=$((fails + 1)); continue; }
+    read -r -a args <<<"${line#wsemu-args: }"
+    direct=() out=
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        case "${args[i]}" in
+        --out) out=${args[i + 1]}; i=$((i + 1));;
+        --grid|--threads) i=$((i + 1));;
+        *) direct+=("${args[i]}");;
+        esac
+    done
+    got=$(digest "$out/report.json")
+    "$WSEMU" "${direct[@]}" --json --quiet >"$D/direct.json" || { echo "FAIL: direct run ${direct[*]}"; fails=$((fails + 1)); continue; }
+    d=$(digest "$D/direct.json")
+    if [ -n "$d" ] && [ "$got" = "$d" ]; then
+        echo "slurm: $(basename "$f" .out): $(grep '^ranks: \|^element ' "$f"): digest $d, as the direct run"
+        runs=$((runs + 1))
+    else
+        echo "FAIL: $(basename "$f"): digest '$got' in $out, direct run of ${direct[*]} '$d'"
+        head -20 "$f"
+        fails=$((fails + 1))
+    fi
+done
+[ "$runs" -eq 5 ] || { echo "FAIL: $runs of the 5 runs of the batch scripts checked"; fails=$((fails + 1)); }
+[ "$fails" -eq 0 ] && pass=$((pass + 1))
+echo "$pass passed, $([ "$fails" -eq 0 ] && echo 0 || echo 1) failed"
+[ "$fails" -eq 0 ]

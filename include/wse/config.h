@@ -133,8 +133,10 @@ void wse_topology_set_arch(wse_topology *t, int arch);
  * Resolve a --topology / job "topology:" value: a path (contains '/' or ends
  * in .yaml) is used as given (relative to base_dir when base_dir is not
  * NULL and the path is relative), a bare NAME means
- * <topo_dir>/NAME.yaml.  Writes the path to buf.  Returns 0 or WSE_EINVAL
- * if it does not fit.
+ * <topo_dir>/NAME.yaml.  topo_dir NULL means the default directory:
+ * $WSEMU_TOPOLOGY_DIR when set, else PREFIX/share/wsemu/topologies beside
+ * an installed program (PREFIX/bin/...), else the source tree's.  Writes
+ * the path to buf.  Returns 0 or WSE_EINVAL if it does not fit.
  */
 int wse_topology_resolve(const char *name_or_path, const char *base_dir,
                          const char *topo_dir, char *buf, size_t n,
